@@ -1,0 +1,116 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Shared fixtures: test data location and a localhost-only ROS 2 context."""
+
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Must be set before any rclpy context exists, and inherited by the node
+# processes the tests start: localhost only, one domain per test run.
+os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
+os.environ.setdefault('PYTHONUNBUFFERED', '1')
+
+
+def find_data_dir():
+    """Return the shared test data folder, or None when it is absent."""
+    candidates = [os.environ.get('DEEPLAB_ROS_TEST_DATA'), REPO.parent / 'shared' / 'data']
+    for candidate in candidates:
+        if candidate and (Path(candidate) / 'models').is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope='session')
+def data_dir():
+    """Real models and photos from ../shared/data (or $DEEPLAB_ROS_TEST_DATA)."""
+    found = find_data_dir()
+    if found is None:
+        pytest.skip('test data not found: set DEEPLAB_ROS_TEST_DATA or provide ../shared/data')
+    return found
+
+
+@pytest.fixture(scope='session')
+def pascal_model(data_dir):
+    """Path of Coral's uint8 DeepLab v3 MobileNetV2 PASCAL model."""
+    return data_dir / 'models' / 'deeplabv3_mnv2_pascal_quant.tflite'
+
+
+@pytest.fixture
+def ros_context():
+    """Yield a fresh rclpy context and shut it down after the test."""
+    import rclpy
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    yield context
+    rclpy.try_shutdown(context=context)
+
+
+def spin_until(node, predicate, timeout):
+    """Spin ``node`` until ``predicate()`` is true; return its last value."""
+    from rclpy.executors import SingleThreadedExecutor
+    executor = SingleThreadedExecutor(context=node.context)
+    executor.add_node(node)
+    deadline = time.monotonic() + timeout
+    try:
+        while not predicate() and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
+        return predicate()
+    finally:
+        executor.remove_node(node)
+
+
+class RosProcess:
+    """A ROS program in its own process, stopped with SIGINT like Ctrl-C."""
+
+    def __init__(self, args, **kwargs):
+        self.proc = subprocess.Popen(
+            [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, cwd=REPO, **kwargs)
+        self.output = None
+
+    def stop(self, timeout=15):
+        """Send SIGINT, wait, and return (exit code, combined output)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.output, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.output, _ = self.proc.communicate()
+        return self.proc.returncode, self.output
+
+
+@pytest.fixture
+def ros_process():
+    """Start ROS programs in child processes; every one is stopped at teardown."""
+    started = []
+
+    def start(args, **kwargs):
+        process = RosProcess(args, **kwargs)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -1,0 +1,29 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Docstring style (pep257) with the ament settings."""
+
+import os
+
+from ament_pep257.main import main
+from lint_paths import python_sources, REPO
+import pytest
+
+
+@pytest.mark.linter
+@pytest.mark.pep257
+def test_pep257():
+    os.chdir(REPO)
+    rc = main(argv=python_sources())
+    assert rc == 0, 'Found code style errors / warnings'
