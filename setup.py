@@ -40,6 +40,7 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
+            'deeplab-segment = deeplab_ros.segment_cli:main',
         ],
     },
 )

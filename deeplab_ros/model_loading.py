@@ -1,0 +1,312 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Load a DeepLab model from whatever form a user has, behind one ``predict()``.
+
+Supported: TensorFlow model zoo tarballs (``*.tar.gz`` with a frozen graph),
+bare frozen graphs (``.pb``), TF2 SavedModel folders, ``.tflite`` files
+(LiteRT when installed, else ``tf.lite``), and zoo names (downloaded once).
+Every backend's ``predict`` takes a uint8 RGB batch ``[1, h, w, 3]`` and
+returns the ``[h, w]`` class ids.
+"""
+
+import logging
+import os
+from pathlib import Path
+
+from deeplab_ros import model_zoo
+from deeplab_ros.datasets import guess_dataset
+import numpy as np
+
+LOG = logging.getLogger(__name__)
+
+# The names the DeepLab model zoo's frozen graphs use.
+ZOO_INPUT_TENSOR = 'ImageTensor:0'
+ZOO_OUTPUT_TENSOR = 'SemanticPredictions:0'
+# The original DeepLab demo resizes the longest image side to this.
+DEFAULT_INPUT_SIZE = 513
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be loaded; the message names the file and the fix."""
+
+
+def _import_tf():
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    try:
+        import tensorflow as tf
+    except ImportError as err:
+        raise ModelLoadError('TensorFlow is not installed: pip install tensorflow '
+                             '(or tensorflow-cpu) to run frozen graphs and SavedModels') from err
+    return tf
+
+
+def _labels_from(output):
+    """Class ids from a model output: ids ``[1,h,w]`` or scores ``[1,h,w,C]``."""
+    output = output[0]
+    if output.ndim == 3:
+        output = output.argmax(axis=-1) if output.shape[-1] > 1 else output[..., 0]
+    return output
+
+
+def select_device(device):
+    """
+    Return the TensorFlow device for 'auto', 'cpu' or 'gpu:N'.
+
+    GPU memory growth is switched on so the node does not claim the whole card.
+    """
+    tf = _import_tf()
+    gpus = tf.config.list_physical_devices('GPU')
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised: the setting stays as it was
+            pass
+    wanted = device.strip().lower()
+    if wanted == 'cpu' or (wanted == 'auto' and not gpus):
+        return '/CPU:0'
+    if wanted == 'auto':
+        return '/GPU:0'
+    if wanted.startswith('gpu'):
+        index = int(wanted[4:] or 0) if wanted[3:4] in (':', '') else -1
+        if 0 <= index < len(gpus):
+            return f'/GPU:{index}'
+        raise ModelLoadError(f"device '{device}' is not available: TensorFlow sees "
+                             f'{len(gpus)} GPU(s); use device auto or cpu')
+    raise ModelLoadError(f"unknown device '{device}'; use auto, cpu or gpu:N")
+
+
+class TFLiteModel:
+    """A ``.tflite`` model: fixed input size, uint8 or float input."""
+
+    kind = 'tflite'
+
+    def __init__(self, path, input_tensor=None, output_tensor=None, num_threads=None,
+                 device='auto'):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+            self.runtime = 'LiteRT'
+        except ImportError:
+            Interpreter = _import_tf().lite.Interpreter
+            self.runtime = 'tf.lite'
+        if device.strip().lower() not in ('auto', 'cpu'):
+            LOG.warning('%s: .tflite models run on the CPU here; ignoring device %s',
+                        path, device)
+        self.device = f'CPU ({self.runtime}, {num_threads or os.cpu_count()} threads)'
+        try:
+            self._interpreter = Interpreter(model_path=str(path),
+                                            num_threads=num_threads or os.cpu_count())
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as err:
+            raise ModelLoadError(f'{path} is not a valid TFLite model ({err}); '
+                                 'download it again or check the file') from err
+        self._input = self._pick(self._interpreter.get_input_details(), input_tensor, 'input')
+        self._output = self._pick(self._interpreter.get_output_details(), output_tensor,
+                                  'output')
+        shape = self._input['shape']
+        if len(shape) != 4 or shape[3] != 3:
+            raise ModelLoadError(f'{path}: input {self._input["name"]} has shape '
+                                 f'{list(shape)}, expected [1, H, W, 3]')
+        self.fixed_size = (int(shape[1]), int(shape[2]))
+        self._dtype = self._input['dtype']
+
+    @staticmethod
+    def _pick(details, name, what):
+        if not name:
+            return details[0]
+        for detail in details:
+            if detail['name'] in (name, name.split(':')[0]):
+                return detail
+        raise ModelLoadError(f"{what} tensor '{name}' not found; the model's {what}s are: "
+                             + ', '.join(d['name'] for d in details))
+
+    def predict(self, batch):
+        if self._dtype == np.float32:
+            batch = batch.astype(np.float32) * (2.0 / 255.0) - 1.0  # DeepLab's [-1, 1]
+        elif self._dtype == np.int8:
+            batch = (batch.astype(np.int16) - 128).astype(np.int8)
+        self._interpreter.set_tensor(self._input['index'], batch)
+        self._interpreter.invoke()
+        return _labels_from(self._interpreter.get_tensor(self._output['index']))
+
+
+def _graph_candidates(graph_def):
+    """Describe a graph's likely input (placeholders) and output (unconsumed) tensors."""
+    consumed = {inp.lstrip('^').split(':')[0] for node in graph_def.node for inp in node.input}
+    inputs = [n.name + ':0' for n in graph_def.node if n.op == 'Placeholder']
+    outputs = [n.name + ':0' for n in graph_def.node
+               if n.name not in consumed and n.op not in ('Const', 'NoOp', 'Placeholder')]
+    return f'inputs (placeholders): {inputs or "none"}; outputs: {outputs[:20] or "none"}'
+
+
+class FrozenGraphModel:
+    """A TF1 frozen GraphDef (``frozen_inference_graph.pb`` from the model zoo)."""
+
+    kind = 'frozen_graph'
+
+    def __init__(self, path, input_tensor=None, output_tensor=None, num_threads=None,
+                 device='auto'):
+        tf = self._tf = _import_tf()
+        _set_tf_threads(tf, num_threads)
+        self._device = select_device(device)
+        self.device = self._device.strip('/')
+        graph_def = tf.compat.v1.GraphDef()
+        try:
+            graph_def.ParseFromString(Path(path).read_bytes())
+        except Exception as err:  # protobuf raises its own DecodeError type
+            raise ModelLoadError(f'{path} is not a frozen TensorFlow graph (GraphDef): {err}; '
+                                 'download it again or check the file') from err
+        if not graph_def.node:
+            raise ModelLoadError(f'{path} holds an empty graph')
+        input_tensor = input_tensor or ZOO_INPUT_TENSOR
+        output_tensor = output_tensor or ZOO_OUTPUT_TENSOR
+        names = {node.name for node in graph_def.node}
+        for what, tensor in (('input', input_tensor), ('output', output_tensor)):
+            if tensor.split(':')[0] not in names:
+                raise ModelLoadError(f"{path}: {what} tensor '{tensor}' is not in the graph; "
+                                     f'candidates: {_graph_candidates(graph_def)}. Set '
+                                     'input_tensor / output_tensor to the right names.')
+        placeholder = next(n for n in graph_def.node if n.name == input_tensor.split(':')[0])
+        dims = [d.size for d in placeholder.attr['shape'].shape.dim]
+        self.fixed_size = (dims[1], dims[2]) if len(dims) == 4 and min(dims[1:3]) > 0 else None
+
+        def import_graph():
+            tf.compat.v1.import_graph_def(graph_def, name='')
+
+        with tf.device(self._device):
+            wrapped = tf.compat.v1.wrap_function(import_graph, [])
+            graph = wrapped.graph
+            self._fn = wrapped.prune(graph.as_graph_element(_tensor_name(input_tensor)),
+                                     graph.as_graph_element(_tensor_name(output_tensor)))
+
+    def predict(self, batch):
+        with self._tf.device(self._device):
+            return _labels_from(self._fn(self._tf.constant(batch)).numpy())
+
+
+def _tensor_name(name):
+    return name if ':' in name else name + ':0'
+
+
+def _set_tf_threads(tf, num_threads):
+    if num_threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(num_threads)
+        except RuntimeError:  # TensorFlow already started: keep its setting
+            LOG.info('TensorFlow thread count already fixed; num_threads not applied')
+
+
+class SavedModelModel:
+    """A TF2 SavedModel folder, called through one of its signatures."""
+
+    kind = 'saved_model'
+
+    def __init__(self, path, input_tensor=None, output_tensor=None, num_threads=None,
+                 device='auto', signature='serving_default'):
+        tf = self._tf = _import_tf()
+        _set_tf_threads(tf, num_threads)
+        self._device = select_device(device)
+        self.device = self._device.strip('/')
+        try:
+            with tf.device(self._device):
+                loaded = tf.saved_model.load(str(path))
+        except Exception as err:  # TF raises many types for a bad folder
+            raise ModelLoadError(f'{path} is not a loadable SavedModel: {err}') from err
+        self._loaded = loaded  # keeps the signature's variables alive
+        if signature not in loaded.signatures:
+            raise ModelLoadError(f"{path}: no signature '{signature}'; it has "
+                                 f'{list(loaded.signatures)}')
+        self._fn = loaded.signatures[signature]
+        inputs = self._fn.structured_input_signature[1]
+        outputs = self._fn.structured_outputs
+        self._input_key = self._pick(inputs, input_tensor, 'input', path)
+        self._output_key = self._pick(outputs, output_tensor, 'output', path)
+        shape = inputs[self._input_key].shape
+        self.fixed_size = ((shape[1], shape[2]) if shape.rank == 4 and shape[1] and shape[2]
+                           else None)
+
+    @staticmethod
+    def _pick(tensors, name, what, path):
+        keys = list(tensors)
+        short = (name or '').split(':')[0]
+        if short in keys:
+            return short
+        if len(keys) == 1 and not name:
+            return keys[0]
+        default = (ZOO_INPUT_TENSOR if what == 'input' else ZOO_OUTPUT_TENSOR).split(':')[0]
+        if not name and default in keys:
+            return default
+        raise ModelLoadError(f"{path}: {what} '{name or default}' not found; the signature's "
+                             f'{what}s are {keys}. Set {what}_tensor to one of them.')
+
+    def predict(self, batch):
+        with self._tf.device(self._device):
+            result = self._fn(**{self._input_key: self._tf.constant(batch)})
+        return _labels_from(result[self._output_key].numpy())
+
+
+def resolve(model, cache=None):
+    """Turn a path or zoo name into a local path (downloading zoo models once)."""
+    path = Path(str(model)).expanduser()
+    if path.exists():
+        return path
+    if str(model) in model_zoo.ZOO:
+        try:
+            return model_zoo.fetch(str(model), cache=cache)
+        except model_zoo.DownloadError as err:
+            raise ModelLoadError(str(err)) from err
+    raise ModelLoadError(f"model '{model}' is neither an existing file or folder nor a zoo "
+                         f"name; zoo names: {', '.join(sorted(model_zoo.ZOO))}")
+
+
+def load_model(model, input_tensor=None, output_tensor=None, device='auto', num_threads=None,
+               cache=None):
+    """
+    Load a model by path or zoo name, warm it up, and return its backend.
+
+    The backend carries ``kind``, ``device``, ``fixed_size`` (or None), ``source``,
+    ``dataset`` (the label space, from the zoo or guessed from the name) and
+    ``input_size`` (the zoo's, else 513) next to ``predict``.
+    """
+    path = resolve(model, cache)
+    options = {'input_tensor': input_tensor or None, 'output_tensor': output_tensor or None,
+               'num_threads': num_threads or None, 'device': device}
+    if path.is_dir():
+        if not (path / 'saved_model.pb').is_file():
+            raise ModelLoadError(f'{path} is a folder without saved_model.pb; give a '
+                                 'SavedModel folder, a .pb, a .tar.gz or a .tflite file')
+        backend = SavedModelModel(path, **options)
+    else:
+        if path.stat().st_size == 0:
+            raise ModelLoadError(f'{path} is empty (0 bytes); download it again')
+        with open(path, 'rb') as handle:
+            head = handle.read(8)
+        if path.name.endswith(('.tar.gz', '.tgz')):
+            try:
+                graph = model_zoo.tarball_graph(path, cache)
+            except ValueError as err:
+                raise ModelLoadError(str(err)) from err
+            backend = FrozenGraphModel(graph, **options)
+        elif head[4:8] == b'TFL3' or path.suffix == '.tflite':
+            backend = TFLiteModel(path, **options)
+        else:
+            backend = FrozenGraphModel(path, **options)
+    backend.source = str(model)
+    entry = model_zoo.entry_for_file(path.name)
+    backend.dataset = entry.dataset if entry else guess_dataset(str(path))
+    backend.input_size = entry.input_size if entry else DEFAULT_INPUT_SIZE
+    warm = backend.fixed_size or (64, 64)
+    backend.predict(np.zeros((1, *warm, 3), dtype=np.uint8))  # first real frame is not slow
+    return backend

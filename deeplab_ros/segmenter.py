@@ -1,0 +1,114 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Segment camera images of any size with a loaded DeepLab model.
+
+As in the DeepLab demo, the longest side is scaled to the model's input size
+(aspect ratio kept); fixed-size models get the rest padded with the mean pixel
+(128) at the bottom and right. The output is cropped to exactly the resized
+region and scaled back with centre-aligned nearest neighbour, so labels never
+shift or bleed between classes.
+
+``prepare`` / ``infer`` / ``finish`` are the three stages of ``segment``,
+exposed so a pipeline can overlap one frame's pre/post-processing with the
+next frame's inference.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 128
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A model-ready batch and the geometry needed to map labels back."""
+
+    batch: np.ndarray     # uint8 RGB [1, H, W, 3]
+    image_size: tuple     # (h, w) of the caller's image
+    resized_size: tuple   # (h, w) of the image inside the batch
+
+
+def check_image(image):
+    """Raise a clear error unless ``image`` is an HxWx3 uint8 array."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f'image must be a numpy array, got {type(image).__name__}')
+    if image.dtype != np.uint8:
+        raise ValueError(f'image must be uint8, got {image.dtype}')
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f'image must be HxWx3 (3 channels), got shape {image.shape}')
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f'image is empty: shape {image.shape}')
+
+
+class Segmenter:
+    """Run a model from ``model_loading.load_model`` on images of any size."""
+
+    def __init__(self, model, input_size=None):
+        self.model = model
+        self.input_size = int(input_size or getattr(model, 'input_size', 513))
+        if self.input_size < 16:
+            raise ValueError(f'input_size must be at least 16, got {self.input_size}')
+
+    def _resized_size(self, height, width):
+        if self.model.fixed_size:
+            box_h, box_w = self.model.fixed_size
+            scale = min(box_h / height, box_w / width)
+        else:
+            scale = self.input_size / max(height, width)
+        return max(1, round(height * scale)), max(1, round(width * scale))
+
+    def prepare(self, image, color_order='rgb'):
+        """Resize (and pad) ``image`` into a model batch, converting BGR to RGB."""
+        check_image(image)
+        if color_order not in ('rgb', 'bgr'):
+            raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+        height, width = image.shape[:2]
+        rh, rw = self._resized_size(height, width)
+        if (rh, rw) != (height, width):
+            shrink = rh * rw < height * width
+            image = cv2.resize(image, (rw, rh),
+                               interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        box_h, box_w = self.model.fixed_size or (rh, rw)
+        batch = np.empty((1, box_h, box_w, 3), dtype=np.uint8)
+        if (box_h, box_w) != (rh, rw):
+            batch.fill(PAD_VALUE)
+        batch[0, :rh, :rw] = image[..., ::-1] if color_order == 'bgr' else image
+        return Prepared(batch, (height, width), (rh, rw))
+
+    def infer(self, prepared):
+        """Run the model; returns raw class ids for the whole batch area."""
+        return self.model.predict(prepared.batch)
+
+    def finish(self, prepared, raw, resolution='input'):
+        """Crop the padding and scale labels to the input ('input') or keep 'model' size."""
+        rh, rw = prepared.resized_size
+        labels = raw[:rh, :rw]
+        labels = labels.astype(np.uint8) if labels.dtype != np.uint8 else labels
+        if resolution == 'model':
+            return np.ascontiguousarray(labels)
+        if resolution != 'input':
+            raise ValueError(f"resolution must be 'input' or 'model', got {resolution!r}")
+        height, width = prepared.image_size
+        if (height, width) == (rh, rw):
+            return np.ascontiguousarray(labels)
+        return cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
+
+    def segment(self, image, color_order='rgb', resolution='input'):
+        """Return the uint8 label map of ``image`` (HxWx3 uint8, RGB or BGR)."""
+        prepared = self.prepare(image, color_order)
+        return self.finish(prepared, self.infer(prepared), resolution)
