@@ -41,6 +41,7 @@ setup(
     entry_points={
         'console_scripts': [
             'deeplab-segment = deeplab_ros.segment_cli:main',
+            'deeplab_node = deeplab_ros.node:main',
         ],
     },
 )

@@ -19,6 +19,7 @@ from pathlib import Path
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -87,17 +88,38 @@ class RosProcess:
         self.proc = subprocess.Popen(
             [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, cwd=REPO, **kwargs)
-        self.output = None
+        self._lines = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self._lines.append(line)
+
+    @property
+    def output(self):
+        return ''.join(self._lines)
+
+    def wait_for_output(self, text, timeout=20):
+        """Wait until ``text`` appears in the output (or the process ends)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output and time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._reader.join(timeout=2)
+                break
+            time.sleep(0.05)
+        return text in self.output
 
     def stop(self, timeout=15):
         """Send SIGINT, wait, and return (exit code, combined output)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         try:
-            self.output, _ = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.output, _ = self.proc.communicate()
+            self.proc.wait()
+        self._reader.join(timeout=5)
         return self.proc.returncode, self.output
 
 

@@ -1,0 +1,118 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The deeplab node's parameters: defaults, descriptions, ranges and checks.
+
+One table drives declaration, ``ros2 param describe`` texts, validation of
+runtime changes, and the tests that keep ``config/deeplab.yaml`` in step.
+"""
+
+from dataclasses import dataclass
+
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                ParameterType)
+
+DEFAULT_MODEL = 'mobilenetv2_coco_voctrainaug'
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One parameter: its default and what ``ros2 param describe`` shows."""
+
+    default: object
+    description: str
+    read_only: bool = False
+    floating: tuple = None
+    integer: tuple = None
+    choices: tuple = None
+
+
+_TYPES = {str: ParameterType.PARAMETER_STRING, bool: ParameterType.PARAMETER_BOOL,
+          int: ParameterType.PARAMETER_INTEGER, float: ParameterType.PARAMETER_DOUBLE,
+          list: ParameterType.PARAMETER_STRING_ARRAY}
+
+# Declared in this order; read_only ones need a restart to change.
+PARAMETERS = {
+    'model_path': Spec('', 'Model file: zoo .tar.gz, frozen .pb, SavedModel folder or '
+                           '.tflite; empty uses model_name', read_only=True),
+    'model_name': Spec(DEFAULT_MODEL, 'Model zoo name, downloaded on first use when '
+                                      'model_path is empty', read_only=True),
+    'dataset': Spec('auto', 'Label space for class names and colors; auto guesses from the '
+                            'model name', read_only=True,
+                    choices=('auto', 'pascal', 'cityscapes', 'ade20k')),
+    'labels_file': Spec('', 'Class names file, one per line (overrides dataset)',
+                        read_only=True),
+    'input_tensor': Spec('', "Model input tensor; empty uses the format's default "
+                             '(ImageTensor:0 for zoo graphs)', read_only=True),
+    'output_tensor': Spec('', "Model output tensor; empty uses the format's default "
+                              '(SemanticPredictions:0 for zoo graphs)', read_only=True),
+    'device': Spec('auto', 'Inference device: auto (GPU when TensorFlow sees one), cpu or '
+                           'gpu:N', read_only=True),
+    'num_threads': Spec(0, 'Inference threads; 0 uses every core', read_only=True,
+                        integer=(0, 256)),
+    'rate': Spec(0.0, 'Maximum frames processed per second; 0 processes frames as fast as '
+                      'they come', floating=(0.0, 1000.0)),
+    'input_size': Spec(0, "Longest image side fed to the model; 0 uses the model's own (513 "
+                          'for the zoo)', integer=(0, 4096)),
+    'overlay_alpha': Spec(0.5, 'Opacity of the color mask on the overlay',
+                          floating=(0.0, 1.0)),
+    'mask_classes': Spec([], 'Class names or ids marked 255 on ~/class_mask; empty '
+                             'disables it'),
+    'output_resolution': Spec('input', "Size of the outputs: the camera image's or the "
+                                       "model's", choices=('input', 'model')),
+    'qos': Spec('auto', "Image subscription QoS: auto matches the camera publisher's "
+                        'reliability', read_only=True,
+                choices=('auto', 'reliable', 'sensor_data')),
+    'input_transport': Spec('raw', 'raw subscribes image; compressed subscribes '
+                                   'image/compressed', read_only=True,
+                            choices=('raw', 'compressed')),
+    'publish_color_mask': Spec(True, 'Publish ~/color_mask'),
+    'publish_overlay': Spec(True, 'Publish ~/overlay'),
+}
+
+
+def descriptor(spec):
+    """Return the ParameterDescriptor for ``spec`` (type, text, range, read-only)."""
+    text = spec.description
+    if spec.choices:
+        text += f" (one of: {', '.join(spec.choices)})"
+    if spec.read_only:
+        text += '; set at start-up'
+    result = ParameterDescriptor(type=_TYPES[type(spec.default)], description=text,
+                                 read_only=spec.read_only)
+    if spec.floating:
+        result.floating_point_range = [FloatingPointRange(from_value=spec.floating[0],
+                                                          to_value=spec.floating[1])]
+    if spec.integer:
+        result.integer_range = [IntegerRange(from_value=spec.integer[0],
+                                             to_value=spec.integer[1], step=1)]
+    if spec.choices:
+        result.additional_constraints = f"one of: {', '.join(spec.choices)}"
+    return result
+
+
+def check(values):
+    """
+    Raise ValueError naming the first invalid value in ``{name: value}``.
+
+    Ranges and read-only flags are enforced by rclpy from the descriptors;
+    this checks what descriptors cannot express.
+    """
+    for name, value in values.items():
+        choices = PARAMETERS[name].choices if name in PARAMETERS else None
+        if choices and value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}, got '{value}'")
+        if name == 'input_size' and 0 < value < 16:
+            raise ValueError(f'input_size must be 0 or at least 16, got {value}')

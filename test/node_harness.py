@@ -1,0 +1,152 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The test side of node tests: a camera publisher and output subscribers in one node.
+
+It runs in the test process with its own rclpy context and spins in a
+background thread, while the node under test runs in a child process.
+"""
+
+import threading
+import time
+
+from conftest import RosProcess
+from deeplab_ros.image_encoding import array_to_image
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.srv import SetParameters, SetParametersAtomically
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import String
+
+OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
+
+
+def start_node(model, *params, name='deeplab', image='image'):
+    """Start ``deeplab_node`` in a child process with ``-p`` parameters."""
+    args = ['-m', 'deeplab_ros.node', '--ros-args', '-r', f'__node:={name}',
+            '-r', f'image:={image}', '-p', f'model_path:={model}']
+    for param in params:
+        args += ['-p', param]
+    process = RosProcess(args)
+    assert process.wait_for_output('model ', timeout=60), process.stop()[1]
+    return process
+
+
+class Harness:
+    """Publishes camera frames on ``image`` and records everything the node sends."""
+
+    def __init__(self, node_name='deeplab', reliability=ReliabilityPolicy.RELIABLE,
+                 compressed=False, image='image'):
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node('harness', context=self.context)
+        self.received = {name: [] for name in OUTPUTS}
+        self.diagnostics = []
+        self._lock = threading.Lock()
+        topic_type = CompressedImage if compressed else Image
+        self.publisher = self.node.create_publisher(
+            topic_type, image + '/compressed' if compressed else image,
+            QoSProfile(depth=1, reliability=reliability))
+        for output in OUTPUTS:
+            self.node.create_subscription(
+                Image, f'/{node_name}/{output}', self._recorder(self.received[output]),
+                QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        self.node.create_subscription(DiagnosticArray, '/diagnostics',
+                                      self._recorder(self.diagnostics), 10)
+        self.param_client = self.node.create_client(SetParameters,
+                                                    f'/{node_name}/set_parameters')
+        self.atomic_client = self.node.create_client(
+            SetParametersAtomically, f'/{node_name}/set_parameters_atomically')
+        self.node_name = node_name
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
+        self._spinner.start()
+
+    def _recorder(self, store):
+        def record(msg):
+            with self._lock:
+                store.append(msg)
+        return record
+
+    def close(self):
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+    def frame(self, array, encoding, frame_id, step=None):
+        """Build a stamped Image message; ``step`` pads rows with junk bytes."""
+        msg = array_to_image(array, encoding)
+        if step is not None and step != msg.step:
+            rows = bytes(msg.data)
+            padding = b'\xab' * (step - msg.step)
+            msg.data = b''.join(rows[r * msg.step:(r + 1) * msg.step] + padding
+                                for r in range(msg.height))
+            msg.step = step
+        msg.header.frame_id = frame_id
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        return msg
+
+    def outputs_for(self, frame_id, wanted=('label_map',)):
+        with self._lock:
+            found = {name: [m for m in self.received[name] if m.header.frame_id == frame_id]
+                     for name in wanted}
+        return {name: msgs[-1] for name, msgs in found.items() if msgs}
+
+    def send(self, msg, wanted=('label_map',), timeout=20.0, period=0.5):
+        """Publish ``msg`` every ``period`` s until every ``wanted`` output has answered it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.publisher.publish(msg)
+            end = min(deadline, time.monotonic() + period)
+            while time.monotonic() < end:
+                got = self.outputs_for(msg.header.frame_id, wanted)
+                if len(got) == len(wanted):
+                    return got
+                time.sleep(0.02)
+        raise AssertionError(f'no {wanted} for frame {msg.header.frame_id!r} in {timeout} s; '
+                             f'got {list(self.outputs_for(msg.header.frame_id, wanted))}')
+
+    def wait_for_subscriber(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while self.publisher.get_subscription_count() == 0:
+            assert time.monotonic() < deadline, 'the node never subscribed to image'
+            time.sleep(0.05)
+
+    def set_parameters(self, atomic=False, **values):
+        """Set the node's parameters; return the SetParametersResult list (one if atomic)."""
+        client = self.atomic_client if atomic else self.param_client
+        assert client.wait_for_service(timeout_sec=10)
+        parameters = [Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+        future = client.call_async(client.srv_type.Request(parameters=parameters))
+        deadline = time.monotonic() + 10
+        while not future.done() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        response = future.result()
+        return [response.result] if atomic else response.results
+
+    def latched_labels(self, timeout=10.0):
+        """Subscribe to ~/labels now (a late joiner) and return the first message."""
+        got = []
+        qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self.node.create_subscription(String, f'/{self.node_name}/labels', got.append, qos)
+        deadline = time.monotonic() + timeout
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return got[0] if got else None
