@@ -28,7 +28,8 @@ test: venv
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 demo: venv
-	$(PY) -m deeplab_ros.demo $(if $(INPUT),--input "$(INPUT)") $(if $(MODEL),--model "$(MODEL)")
+	$(PY) -m deeplab_ros.demo $(if $(INPUT),--input "$(INPUT)") $(if $(MODEL),--model "$(MODEL)") \
+		$(if $(OUTPUT),--output "$(OUTPUT)")
 
 bench: venv
 	$(PY) bench/run_bench.py

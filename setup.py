@@ -42,6 +42,9 @@ setup(
         'console_scripts': [
             'deeplab-segment = deeplab_ros.segment_cli:main',
             'deeplab_node = deeplab_ros.node:main',
+            'camera_node = deeplab_ros.camera_node:main',
+            'viewer = deeplab_ros.viewer:main',
+            'class_coverage_example = deeplab_ros.class_coverage_example:main',
         ],
     },
 )

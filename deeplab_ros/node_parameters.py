@@ -37,6 +37,7 @@ class Spec:
     floating: tuple = None
     integer: tuple = None
     choices: tuple = None
+    dynamic_typing: bool = False  # accept any type, e.g. a device given as 0 or /dev/video0
 
 
 _TYPES = {str: ParameterType.PARAMETER_STRING, bool: ParameterType.PARAMETER_BOOL,
@@ -90,8 +91,10 @@ def descriptor(spec):
         text += f" (one of: {', '.join(spec.choices)})"
     if spec.read_only:
         text += '; set at start-up'
-    result = ParameterDescriptor(type=_TYPES[type(spec.default)], description=text,
-                                 read_only=spec.read_only)
+    result = ParameterDescriptor(description=text, read_only=spec.read_only,
+                                 dynamic_typing=spec.dynamic_typing)
+    if not spec.dynamic_typing:
+        result.type = _TYPES[type(spec.default)]
     if spec.floating:
         result.floating_point_range = [FloatingPointRange(from_value=spec.floating[0],
                                                           to_value=spec.floating[1])]
@@ -103,7 +106,7 @@ def descriptor(spec):
     return result
 
 
-def check(values):
+def check(values, table=PARAMETERS):
     """
     Raise ValueError naming the first invalid value in ``{name: value}``.
 
@@ -111,7 +114,7 @@ def check(values):
     this checks what descriptors cannot express.
     """
     for name, value in values.items():
-        choices = PARAMETERS[name].choices if name in PARAMETERS else None
+        choices = table[name].choices if name in table else None
         if choices and value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got '{value}'")
         if name == 'input_size' and 0 < value < 16:

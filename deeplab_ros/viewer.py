@@ -1,0 +1,174 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``viewer``: camera | overlay | color mask side by side, with a legend, per frame.
+
+Frames are matched by header stamp (the deeplab node copies the camera's).
+Each composed frame is saved as ``frame_NNNN.png`` next to its 8-bit label
+map ``frame_NNNN_label.png``, shown in a window when OpenCV has a GUI, and
+summarised in one line on the terminal.
+"""
+
+import json
+from pathlib import Path
+import sys
+
+import cv2
+from deeplab_ros.image_encoding import image_to_array
+from deeplab_ros.node_parameters import descriptor, Spec
+from deeplab_ros.visualize import class_shares
+import numpy as np
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+
+PARTS = ('camera', 'overlay', 'color_mask', 'label_map')
+PARAMETERS = {
+    'output_dir': Spec('', 'Folder for frame_NNNN.png and frame_NNNN_label.png; empty saves '
+                           'nothing', read_only=True),
+    'display': Spec(True, 'Show a window (needs an OpenCV with GUI support)', read_only=True),
+    'deeplab_node': Spec('deeplab', 'Name of the deeplab node whose outputs are shown',
+                         read_only=True),
+}
+PENDING_LIMIT = 30  # unmatched stamps kept; older ones are forgotten
+
+
+def to_bgr(msg):
+    image, order = image_to_array(msg)
+    return np.ascontiguousarray(image if order == 'bgr' else image[..., ::-1])
+
+
+def legend(labels, color_mask_bgr, names, width):
+    """Draw one row per class present: color swatch, name and pixel share."""
+    shares = class_shares(labels, 256)
+    row = 22
+    panel = np.full((row * len(shares) + 8, width, 3), 255, np.uint8)
+    flat_labels, flat_colors = labels.ravel(), color_mask_bgr.reshape(-1, 3)
+    for i, (class_id, share) in enumerate(shares):
+        color = flat_colors[np.argmax(flat_labels == class_id)].tolist()
+        top = 4 + i * row
+        cv2.rectangle(panel, (6, top + 2), (24, top + row - 4), color, -1)
+        cv2.rectangle(panel, (6, top + 2), (24, top + row - 4), (0, 0, 0), 1)
+        name = names.get(class_id, str(class_id))
+        cv2.putText(panel, f'{name} {share:.1%}', (32, top + row - 7),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    return panel
+
+
+def compose(camera, overlay, color_mask, labels, names):
+    """Camera | overlay | mask, all at the camera's height, with the legend below."""
+    height = camera.shape[0]
+
+    def fit(image, interpolation):
+        if image.shape[0] == height:
+            return image
+        width = round(image.shape[1] * height / image.shape[0])
+        return cv2.resize(image, (width, height), interpolation=interpolation)
+
+    labels = fit(labels, cv2.INTER_NEAREST_EXACT)
+    color_mask = fit(color_mask, cv2.INTER_NEAREST_EXACT)
+    row = np.hstack([camera, fit(overlay, cv2.INTER_LINEAR), color_mask])
+    return np.vstack([row, legend(labels, color_mask, names, row.shape[1])])
+
+
+class ViewerNode(Node):
+    """Collects the camera frame and the deeplab outputs of each stamp and shows them."""
+
+    def __init__(self, **kwargs):
+        super().__init__('deeplab_viewer', **kwargs)
+        for name, spec in PARAMETERS.items():
+            self.declare_parameter(name, spec.default, descriptor(spec))
+        output_dir = self.get_parameter('output_dir').value
+        self.output_dir = Path(output_dir) if output_dir else None
+        if self.output_dir:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.display = self.get_parameter('display').value
+        deeplab = self.get_parameter('deeplab_node').value
+        self.names = {}
+        self.frames = 0
+        self.summaries = []
+        self._pending = {}
+        qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        topics = {'camera': 'image', 'overlay': f'{deeplab}/overlay',
+                  'color_mask': f'{deeplab}/color_mask', 'label_map': f'{deeplab}/label_map'}
+        for part, topic in topics.items():
+            self.create_subscription(Image, topic, self._receiver(part), qos)
+        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self.create_subscription(String, f'{deeplab}/labels', self._on_labels, latched)
+
+    def _on_labels(self, msg):
+        self.names = {int(k): v for k, v in json.loads(msg.data).items()}
+
+    def _receiver(self, part):
+        def receive(msg):
+            key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+            parts = self._pending.setdefault(key, {})
+            parts[part] = msg
+            if len(parts) == len(PARTS):
+                del self._pending[key]
+                self._show(parts)
+            while len(self._pending) > PENDING_LIMIT:
+                self._pending.pop(next(iter(self._pending)))
+        return receive
+
+    def _show(self, parts):
+        self.frames += 1
+        label_msg = parts['label_map']
+        labels = np.frombuffer(label_msg.data, np.uint8).reshape(label_msg.height,
+                                                                 label_msg.width)
+        camera = to_bgr(parts['camera'])
+        picture = compose(camera, to_bgr(parts['overlay']), to_bgr(parts['color_mask']),
+                          labels, self.names)
+        latency = (self.get_clock().now().nanoseconds
+                   - rclpy.time.Time.from_msg(label_msg.header.stamp).nanoseconds) / 1e6
+        classes = ', '.join(f'{self.names.get(i, i)} {s:.1%}'
+                            for i, s in class_shares(labels, 256))
+        summary = (f'frame {self.frames:4d} {camera.shape[1]}x{camera.shape[0]}: {classes} '
+                   f'(latency {latency:.0f} ms)')
+        self.summaries.append(summary)
+        print(summary, flush=True)
+        if self.output_dir:
+            stem = self.output_dir / f'frame_{self.frames:04d}'
+            cv2.imwrite(f'{stem}.png', picture)
+            cv2.imwrite(f'{stem}_label.png', labels)
+        if self.display:
+            try:
+                cv2.imshow('deeplab_ros', picture)
+                cv2.waitKey(1)
+            except cv2.error:
+                self.display = False
+                print('no window: this OpenCV has no GUI (pictures are still saved)',
+                      file=sys.stderr)
+
+
+def main(args=None):
+    rclpy.init(args=args)
+    node = ViewerNode()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,34 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The deeplab node alone, on any image topic (bag files, other cameras).
+
+    ros2 launch deeplab_ros deeplab.launch.py image:=/my_camera/image_raw
+"""
+
+from deeplab_ros.launch_helpers import deeplab_arguments, deeplab_node, large_image_profile
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration
+
+
+def generate_launch_description():
+    return LaunchDescription([
+        DeclareLaunchArgument('image', default_value='/image_raw',
+                              description='Camera image topic to segment'),
+        *deeplab_arguments(),
+        *large_image_profile(),
+        deeplab_node(LaunchConfiguration('image')),
+    ])
