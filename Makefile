@@ -31,8 +31,16 @@ demo: venv
 	$(PY) -m deeplab_ros.demo $(if $(INPUT),--input "$(INPUT)") $(if $(MODEL),--model "$(MODEL)") \
 		$(if $(OUTPUT),--output "$(OUTPUT)")
 
-bench: venv
-	$(PY) bench/run_bench.py
+BENCH_STAMP := $(VENV)/.bench-$(shell sha1sum bench/requirements.txt | cut -c1-16)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	@rm -f $(VENV)/.bench-*
+	@touch $@
+
+# BENCH_ARGS=--soak adds the 2,000-frame soak run.
+bench: $(BENCH_STAMP)
+	$(PY) bench/run_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build install log demo_output .pytest_cache

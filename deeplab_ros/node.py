@@ -310,7 +310,7 @@ class DeepLabNode(Node):
     def _overlay(self, image, order, labels, color):
         if image.shape[:2] != labels.shape:
             image = cv2.resize(image, labels.shape[::-1], interpolation=cv2.INTER_AREA)
-        rgb = image[..., ::-1] if order == 'bgr' else image
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if order == 'bgr' else image
         background = (labels == self.dataset.background_id
                       if self.dataset.background_id is not None else None)
         return overlay(np.ascontiguousarray(rgb), color, self._settings['overlay_alpha'],

@@ -1,0 +1,399 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``make bench``: the model, the engine, the node and the original demo loop, side by side.
+
+All numbers come from one run on one machine, so their ratios are fair even
+on a shared, noisy host. Writes ``bench/results.md`` and ``bench/results.png``.
+"""
+
+import argparse
+import os
+from pathlib import Path
+import platform
+import subprocess
+import sys
+import threading
+import time
+
+import cv2
+from deeplab_ros.datasets import pascal_colormap
+from deeplab_ros.dds_profile import PROFILE_FILE, profile_variable
+from deeplab_ros.image_encoding import array_to_image
+from deeplab_ros.model_loading import load_model
+from deeplab_ros.segmenter import Segmenter
+from deeplab_ros.visualize import colorize, overlay
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DATA = Path(os.environ.get('DEEPLAB_ROS_TEST_DATA') or REPO.parent / 'shared' / 'data')
+MODEL = DATA / 'models' / 'deeplabv3_mnv2_pascal_quant.tflite'
+SIZES = ((640, 480), (1280, 720))
+DROP_TIMEOUT = 2.0  # seconds after which a frame without output counts as dropped
+
+
+def frame_of(size):
+    photo = cv2.imread(str(DATA / 'images' / 'bird_segmentation.bmp'))
+    return cv2.resize(photo, size, interpolation=cv2.INTER_LINEAR)
+
+
+def timed(function, repeat):
+    function()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return np.array(times)
+
+
+def bench_bare(model, size, repeat):
+    """Time the interpreter call alone on a prepared input tensor."""
+    prepared = Segmenter(model).prepare(frame_of(size), 'bgr')
+    return timed(lambda: model.predict(prepared.batch), repeat)
+
+
+def bench_engine(model, size, repeat):
+    """Time segment() + colorize + overlay on a camera-sized frame."""
+    segmenter, frame, colormap = Segmenter(model), frame_of(size), pascal_colormap()
+
+    def run():
+        labels = segmenter.segment(frame, 'bgr')
+        overlay(frame, colorize(labels, colormap)[..., ::-1], 0.5, labels == 0)
+    return timed(run, repeat)
+
+
+def bench_baseline(model, size, repeat):
+    """Time the original demo: PIL antialiased resize, run, colormap, np.hstack, in a loop."""
+    from PIL import Image as PilImage
+    colormap = pascal_colormap().astype(np.int64)
+    frame = frame_of(size)
+
+    def run():
+        image = PilImage.fromarray(frame[..., ::-1])
+        width, height = image.size
+        ratio = 513 / max(width, height)
+        target = (int(ratio * width), int(ratio * height))
+        resized = image.convert('RGB').resize(target, PilImage.LANCZOS)
+        batch = np.full((1, 513, 513, 3), 128, np.uint8)  # the tflite model's fixed input
+        batch[0, :target[1], :target[0]] = np.asarray(resized)
+        seg_map = model.predict(batch)[:target[1], :target[0]]
+        seg_image = colormap[seg_map].astype(np.uint8)
+        np.hstack([np.asarray(resized), seg_image])
+    return timed(run, repeat)
+
+
+class NodeUnderTest:
+    """The deeplab node in its own process; this process is the camera and the consumer."""
+
+    def __init__(self, name, *params):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from diagnostic_msgs.msg import DiagnosticArray
+        from sensor_msgs.msg import Image
+        self.process = subprocess.Popen(
+            [sys.executable, '-m', 'deeplab_ros.node', '--ros-args', '-r', f'__node:={name}',
+             '-r', f'image:=/{name}/camera', '-p', f'model_path:={MODEL}',
+             *[arg for param in params for arg in ('-p', param)]],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node('bench_camera', context=self.context)
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.publisher = self.node.create_publisher(
+            Image, f'/{name}/camera', QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        self.lock = threading.Condition()  # notified on every output received
+        self.done = {}   # frame id -> (receipt time, set of outputs received)
+        for output in ('label_map', 'overlay'):
+            self.node.create_subscription(Image, f'/{name}/{output}',
+                                          self._receiver(output), reliable)
+        self.inference_ms = []  # the node's own per-second means, from /diagnostics
+        self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        threading.Thread(target=self.executor.spin, daemon=True).start()
+
+    def _receiver(self, output):
+        def receive(msg):
+            now = self.node.get_clock().now().nanoseconds
+            stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+            with self.lock:
+                entry = self.done.setdefault(msg.header.frame_id, [0, set(), stamp])
+                entry[0] = max(entry[0], now)
+                entry[1].add(output)
+                self.lock.notify_all()
+        return receive
+
+    def _on_diagnostics(self, msg):
+        for status in msg.status:
+            values = {kv.key: kv.value for kv in status.values}
+            if values.get('inference_ms_mean') not in (None, 'None'):
+                self.inference_ms.append(float(values['inference_ms_mean']))
+
+    def complete(self, frame_id):
+        with self.lock:
+            entry = self.done.get(frame_id)
+            return entry is not None and len(entry[1]) == 2
+
+    def publish(self, frame, frame_id):
+        msg = array_to_image(frame, 'bgr8')
+        msg.header.frame_id = frame_id
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        self.publisher.publish(msg)
+
+    def wait_ready(self, frame, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.publish(frame, 'ready')
+            time.sleep(0.3)
+            if self.complete('ready'):
+                return
+        raise RuntimeError('the deeplab node did not answer')
+
+    def cpu_seconds(self):
+        fields = Path(f'/proc/{self.process.pid}/stat').read_text().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+    def rss_mb(self):
+        for line in Path(f'/proc/{self.process.pid}/status').read_text().splitlines():
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+        return float('nan')
+
+    def _fixed_rate(self, frame, hz, seconds, tag):
+        sent, start = [], time.monotonic()
+        next_time = start
+        while time.monotonic() - start < seconds:
+            sent.append(f'{tag}{len(sent)}')
+            self.publish(frame, sent[-1])
+            next_time += 1.0 / hz
+            time.sleep(max(0.0, next_time - time.monotonic()))
+        time.sleep(1.0)  # let the last frames through
+        return sent
+
+    def _closed_loop(self, frame, frames, tag, in_flight):
+        sent, sent_at = [], {}
+        while True:
+            now = time.monotonic()
+            outstanding = [f for f in sent[-in_flight * 2:]
+                           if not self.complete(f) and now - sent_at[f] < DROP_TIMEOUT]
+            if len(sent) >= frames and not outstanding:
+                return sent
+            if len(outstanding) < in_flight and len(sent) < frames:
+                sent.append(f'{tag}{len(sent)}')
+                sent_at[sent[-1]] = now
+                self.publish(frame, sent[-1])
+            else:
+                with self.lock:  # sleep until an output arrives (no busy polling)
+                    self.lock.wait(timeout=0.05)
+
+    def run(self, frame, frames=None, hz=None, seconds=None, tag='f', in_flight=2):
+        """Send ``frames`` with ``in_flight`` outstanding, or at ``hz`` for ``seconds``."""
+        start_cpu, start = self.cpu_seconds(), time.monotonic()
+        own_start = time.process_time()
+        first_diagnostic = len(self.inference_ms)
+        sent = (self._fixed_rate(frame, hz, seconds, tag) if hz
+                else self._closed_loop(frame, frames, tag, in_flight))
+        elapsed = time.monotonic() - start
+        cpu = self.cpu_seconds() - start_cpu
+        own_cpu = time.process_time() - own_start
+        with self.lock:
+            got = [self.done[f] for f in sent if f in self.done and len(self.done[f][1]) == 2]
+        latencies = np.array([(receipt - stamp) / 1e9 for receipt, _, stamp in got])
+        return {'fps': len(got) / elapsed, 'sent': len(sent), 'received': len(got),
+                'dropped': len(sent) - len(got), 'latency': latencies,
+                'cpu_percent': 100 * cpu / elapsed, 'harness_cpu_percent': 100 * own_cpu / elapsed,
+                'node_inference_ms': float(np.mean(self.inference_ms[first_diagnostic:]
+                                                   or [np.nan]))}
+
+    def close(self):
+        import rclpy
+        self.process.send_signal(2)
+        self.process.wait(timeout=20)
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def machine():
+    import tensorflow as tf
+    cpu = next((line.split(':', 1)[1].strip() for line in
+                Path('/proc/cpuinfo').read_text().splitlines() if line.startswith('model name')),
+               platform.processor())
+    return (f'{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, '
+            f'TensorFlow {tf.__version__}, OpenCV {cv2.__version__}, numpy {np.__version__}')
+
+
+def ms(seconds):
+    return f'{1000 * seconds:.1f}'
+
+
+def row(size, what, fps=None, mean=None, latency=None, node=None):
+    """One markdown table row; ``node`` is a NodeUnderTest.run() result."""
+    cells = [size, what, f'{fps:.1f}' if fps else '', ms(mean) if mean else '']
+    if latency is not None and len(latency):
+        cells += [ms(np.percentile(latency, 50)), ms(np.percentile(latency, 95))]
+    else:
+        cells += ['', '']
+    if node:
+        cells += [f"{node['dropped']}/{node['sent']}", f"{node['cpu_percent']:.0f}",
+                  f"{node['harness_cpu_percent']:.0f}", f"{node['node_inference_ms']:.1f}"]
+    else:
+        cells += ['', '', '', '']
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def bench_size(model, size, args):
+    label = f'{size[0]}x{size[1]}'
+    print(f'== {label}', flush=True)
+    bare = bench_bare(model, size, args.repeat)
+    engine = bench_engine(model, size, args.repeat)
+    baseline = bench_baseline(model, size, args.repeat)
+    node = NodeUnderTest('bench')
+    try:
+        frame = frame_of(size)
+        node.wait_ready(frame)
+        loop = node.run(frame, frames=args.frames, tag='loop')
+        single = node.run(frame, frames=args.frames // 2, tag='one', in_flight=1)
+        fixed = node.run(frame, hz=30.0, seconds=args.seconds, tag='hz')
+    finally:
+        node.close()
+    bare_fps, engine_fps, base_fps = 1 / bare.mean(), 1 / engine.mean(), 1 / baseline.mean()
+    latency_p50 = np.percentile(single['latency'], 50)
+    rows = [
+        row(label, 'bare model (interpreter call)', bare_fps, bare.mean()),
+        row(label, 'engine: segment + colorize + overlay', engine_fps, engine.mean()),
+        row(label, 'original demo loop (baseline)', base_fps, baseline.mean()),
+        row(label, 'node, as fast as consumed (2 in flight)', loop['fps'],
+            latency=loop['latency'], node=loop),
+        row(label, 'node, one frame at a time', single['fps'], latency=single['latency'],
+            node=single),
+        row(label, 'node, camera at 30 Hz', fixed['fps'], latency=fixed['latency'], node=fixed),
+        f'| {label} | **ratios** | node/bare **{loop["fps"] / bare_fps:.2f}x**, node/engine '
+        f'**{loop["fps"] / engine_fps:.2f}x**, node/baseline **{loop["fps"] / base_fps:.2f}x**; '
+        f'p50 latency (one at a time) = bare {ms(bare.mean())} ms '
+        f'**{1000 * (latency_p50 - bare.mean()):+.1f} ms** | | | | | | | |',
+    ]
+    print('\n'.join(rows), flush=True)
+    plot = (label, {'bare': bare_fps, 'engine': engine_fps, 'baseline': base_fps,
+                    'node': loop['fps'], 'node @30 Hz': fixed['fps']},
+            {'bare': bare.mean(), 'node p50': latency_p50,
+             'node p95': np.percentile(single['latency'], 95),
+             '@30 Hz p50': np.percentile(fixed['latency'], 50)})
+    return rows, plot
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--repeat', type=int, default=40, help='iterations per in-process row')
+    parser.add_argument('--frames', type=int, default=80, help='frames per closed-loop node row')
+    parser.add_argument('--seconds', type=float, default=6.0, help='length of the 30 Hz rows')
+    parser.add_argument('--soak', action='store_true', help='add the 2,000-frame soak run')
+    parser.add_argument('--out', type=Path, default=HERE)
+    args = parser.parse_args(argv)
+    if not MODEL.is_file():
+        sys.exit(f'bench: {MODEL} not found (set DEEPLAB_ROS_TEST_DATA)')
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    os.environ.setdefault('ROS_DOMAIN_ID', str(150 + os.getpid() % 50))
+    variable = profile_variable()  # as the launch files do, for both processes
+    if variable:
+        os.environ[variable] = str(REPO / 'config' / PROFILE_FILE)
+    model = load_model(MODEL)
+    rows, plots = [], []
+    for size in SIZES:
+        size_rows, plot = bench_size(model, size, args)
+        rows += size_rows
+        plots.append(plot)
+    soak = run_soak() if args.soak else None
+    write_results(args.out, rows, plots, soak)
+
+
+def run_soak(frames=2000):
+    """2,000 frames through the node: memory and latency at the start and the end."""
+    print('== soak', flush=True)
+    node = NodeUnderTest('soak')
+    try:
+        frame = frame_of((640, 480))
+        node.wait_ready(frame)
+        rss_start = node.rss_mb()
+        first = node.run(frame, frames=200, tag='first')
+        node.run(frame, frames=frames - 400, tag='middle')
+        last = node.run(frame, frames=200, tag='last')
+        rss_end = node.rss_mb()
+        alive = node.process.poll() is None
+    finally:
+        node.close()
+    return {'frames': frames, 'rss_start': rss_start, 'rss_end': rss_end, 'alive': alive,
+            'exit_code': node.process.returncode,
+            'p50_first': np.percentile(first['latency'], 50),
+            'p50_last': np.percentile(last['latency'], 50),
+            'dropped': first['dropped'] + last['dropped']}
+
+
+def write_results(out, rows, plot, soak):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.38
+    for i, (label, fps, latency) in enumerate(plot):
+        axes[0].bar(np.arange(len(fps)) + i * width, list(fps.values()), width, label=label)
+        axes[1].bar(np.arange(len(latency)) + i * width,
+                    [1000 * v for v in latency.values()], width, label=label)
+    axes[0].set_xticks(np.arange(len(plot[0][1])) + width / 2, list(plot[0][1]))
+    axes[1].set_xticks(np.arange(len(plot[0][2])) + width / 2, list(plot[0][2]))
+    axes[0].set_ylabel('frames per second')
+    axes[1].set_ylabel('milliseconds')
+    axes[0].set_title('throughput')
+    axes[1].set_title('time per frame / latency (stamp to receipt)')
+    for axis in axes:
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(out / 'results.png', dpi=90)
+    lines = ['# Benchmark results', '',
+             f'Machine: {machine()}.', '',
+             'Model: Coral DeepLab v3 MobileNetV2 PASCAL (uint8 .tflite, 513x513), all cores. '
+             'Input: the bird photo resized to the camera size. All rows measured in the same '
+             'run (`make bench`), with the Fast DDS large-image profile in both processes, as '
+             'the launch files set it.', '',
+             'Node rows: the node in its own process; this process publishes the camera frames '
+             '(bgr8, reliable) and receives `~/label_map` and `~/overlay`. Latency: header stamp '
+             'to receipt of both. "2 in flight": the next frame is sent when one of the two '
+             'outstanding ones is answered (the node is never idle); "one at a time": pure '
+             'per-frame latency; "30 Hz": a camera faster than the model, so the node drops '
+             'all but the newest frame by design. CPU % of one core (200% = both cores); '
+             '"camera+consumer CPU" is this process; "node inference ms" is the node\'s own '
+             'mean from /diagnostics.', '',
+             '| input | what | FPS | mean ms | p50 latency ms | p95 latency ms | dropped | '
+             'node CPU % | camera+consumer CPU % | node inference ms |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |', *rows, '',
+             '![throughput and latency](results.png)', '']
+    if soak:
+        lines += ['## Soak', '',
+                  f"{soak['frames']} frames at 640x480 through the node: RSS "
+                  f"{soak['rss_start']:.1f} MB at the start, {soak['rss_end']:.1f} MB at the end "
+                  f"({soak['rss_end'] - soak['rss_start']:+.1f} MB); p50 latency "
+                  f"{ms(soak['p50_first'])} ms over the first 200 frames, "
+                  f"{ms(soak['p50_last'])} ms over the last 200; node still running: "
+                  f"{soak['alive']}, exit code after SIGINT {soak['exit_code']}; "
+                  f"frames without output in those windows: {soak['dropped']}.", '']
+    (out / 'results.md').write_text('\n'.join(lines))
+    print('\n'.join(lines))
+
+
+if __name__ == '__main__':
+    main()
