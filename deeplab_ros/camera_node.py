@@ -27,8 +27,7 @@ import sys
 import cv2
 from deeplab_ros.image_encoding import array_to_image
 from deeplab_ros.node_parameters import check, descriptor, Spec
-import rclpy
-from rclpy.executors import ExternalShutdownException
+from deeplab_ros.ros_main import run_node
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -190,23 +189,9 @@ class CameraNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    try:
-        node = CameraNode()
-    except (SourceError, ValueError) as err:
-        rclpy.logging.get_logger('camera').fatal(str(err))
-        rclpy.try_shutdown()
-        return 1
-    try:
-        while rclpy.ok() and not node.finished:
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.source.close()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(CameraNode, args, startup_errors=(SourceError, ValueError),
+                    cleanup=lambda node: node.source.close(),
+                    finished=lambda node: node.finished)
 
 
 if __name__ == '__main__':

@@ -23,9 +23,8 @@ point for "stop when a person is close" or "drive where the floor is".
 
 import sys
 
+from deeplab_ros.ros_main import run_node
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -60,16 +59,7 @@ class ClassCoverage(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = ClassCoverage()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(ClassCoverage, args)
 
 
 if __name__ == '__main__':

@@ -35,6 +35,9 @@ import cv2
 from deeplab_ros.dds_profile import PROFILE_FILE, profile_variable
 from deeplab_ros.model_zoo import ZOO
 from deeplab_ros.node_parameters import DEFAULT_MODEL
+from deeplab_ros.viewer import ViewerNode
+import rclpy
+from rclpy.parameter import Parameter
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PACKAGE_ROOT.parent / 'shared' / 'data'
@@ -118,9 +121,6 @@ def run(args, source):
         '-p', f'framerate:={framerate}', '-p', 'loop:=false',
         '-p', 'wait_for_subscribers:=2'])
 
-    import rclpy
-    from rclpy.parameter import Parameter
-    from deeplab_ros.viewer import ViewerNode
     rclpy.init()
     viewer = ViewerNode(cli_args=['--ros-args', '-r', 'image:=/image_raw'], parameter_overrides=[
         Parameter('output_dir', value=str(args.output)),

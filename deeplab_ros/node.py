@@ -33,14 +33,13 @@ from deeplab_ros.image_encoding import array_to_image, decode, ImageError
 from deeplab_ros.model_loading import load_model, ModelLoadError
 from deeplab_ros.node_parameters import check, descriptor, PARAMETERS
 from deeplab_ros.node_stats import NodeStats
+from deeplab_ros.ros_main import run_node
 from deeplab_ros.segmenter import Segmenter
 from deeplab_ros.visualize import colorize, overlay
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
-import rclpy
 from rclpy.exceptions import ParameterUninitializedException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy)
@@ -346,23 +345,9 @@ class DeepLabNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    try:
-        node = DeepLabNode()
-    except (ModelLoadError, ValueError) as err:
-        # One clear line instead of a traceback: which file, what is wrong, the fix.
-        rclpy.logging.get_logger('deeplab').fatal(f'cannot start: {err}')
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.stop()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    # A model that fails to load is one clear line (which file, what, the fix).
+    return run_node(DeepLabNode, args, startup_errors=(ModelLoadError, ValueError),
+                    cleanup=DeepLabNode.stop)
 
 
 if __name__ == '__main__':

@@ -28,12 +28,12 @@ import sys
 import cv2
 from deeplab_ros.image_encoding import image_to_array
 from deeplab_ros.node_parameters import descriptor, Spec
+from deeplab_ros.ros_main import run_node
 from deeplab_ros.visualize import class_shares
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
@@ -136,7 +136,7 @@ class ViewerNode(Node):
         picture = compose(camera, to_bgr(parts['overlay']), to_bgr(parts['color_mask']),
                           labels, self.names)
         latency = (self.get_clock().now().nanoseconds
-                   - rclpy.time.Time.from_msg(label_msg.header.stamp).nanoseconds) / 1e6
+                   - Time.from_msg(label_msg.header.stamp).nanoseconds) / 1e6
         classes = ', '.join(f'{self.names.get(i, i)} {s:.1%}'
                             for i, s in class_shares(labels, 256))
         summary = (f'frame {self.frames:4d} {camera.shape[1]}x{camera.shape[0]}: {classes} '
@@ -158,16 +158,7 @@ class ViewerNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = ViewerNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(ViewerNode, args)
 
 
 if __name__ == '__main__':
