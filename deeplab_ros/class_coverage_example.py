@@ -37,9 +37,10 @@ class ClassCoverage(Node):
     def __init__(self, **kwargs):
         super().__init__('class_coverage', **kwargs)
         self._pub = self.create_publisher(Float32, '~/coverage', 10)
-        # Best effort matches any publisher; depth 1 keeps only the newest mask.
+        # Reliable like the deeplab node's outputs (large best-effort messages get lost
+        # between processes with the stock Fast DDS settings); depth 1: newest mask only.
         self.create_subscription(Image, '/deeplab/class_mask', self._on_mask,
-                                 QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+                                 QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
 
     def _on_mask(self, msg):
         if msg.encoding != 'mono8':
