@@ -66,6 +66,12 @@ def bench_bare(model, size, repeat):
     return timed(lambda: model.predict(prepared.batch), repeat)
 
 
+def bench_segment(model, size, repeat):
+    """Time segment() alone: resize/pad in, model, crop/upsample out."""
+    segmenter, frame = Segmenter(model), frame_of(size)
+    return timed(lambda: segmenter.segment(frame, 'bgr'), repeat)
+
+
 def bench_engine(model, size, repeat):
     """Time segment() + colorize + overlay on a camera-sized frame."""
     segmenter, frame, colormap = Segmenter(model), frame_of(size), pascal_colormap()
@@ -261,6 +267,7 @@ def bench_size(model, size, args):
     label = f'{size[0]}x{size[1]}'
     print(f'== {label}', flush=True)
     bare = bench_bare(model, size, args.repeat)
+    segment = bench_segment(model, size, args.repeat)
     engine = bench_engine(model, size, args.repeat)
     baseline = bench_baseline(model, size, args.repeat)
     node = NodeUnderTest('bench')
@@ -276,6 +283,8 @@ def bench_size(model, size, args):
     latency_p50 = np.percentile(single['latency'], 50)
     rows = [
         row(label, 'bare model (interpreter call)', bare_fps, bare.mean()),
+        row(label, f'segment() alone ({segment.mean() / bare.mean():.2f}x the bare call)',
+            1 / segment.mean(), segment.mean()),
         row(label, 'engine: segment + colorize + overlay', engine_fps, engine.mean()),
         row(label, 'original demo loop (baseline)', base_fps, baseline.mean()),
         row(label, 'node, as fast as consumed (2 in flight)', loop['fps'],
