@@ -26,7 +26,7 @@ import sys
 
 import cv2
 from deeplab_ros.image_encoding import array_to_image
-from deeplab_ros.node_parameters import check, descriptor, Spec
+from deeplab_ros.node_parameters import declare, Spec
 from deeplab_ros.ros_main import run_node
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -131,10 +131,7 @@ class CameraNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('camera', **kwargs)
-        for name, spec in PARAMETERS.items():
-            self.declare_parameter(name, spec.default, descriptor(spec))
-        param = {name: self.get_parameter(name).value for name in PARAMETERS}
-        check(param, PARAMETERS)
+        param = declare(self, PARAMETERS)
         self.source = FrameSource(str(param['source']), param['image_width'],
                                   param['image_height'])
         qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)

@@ -31,7 +31,7 @@ import cv2
 from deeplab_ros.datasets import get_dataset
 from deeplab_ros.image_encoding import array_to_image, decode, ImageError
 from deeplab_ros.model_loading import load_model, ModelLoadError
-from deeplab_ros.node_parameters import check, descriptor, PARAMETERS
+from deeplab_ros.node_parameters import check, declare
 from deeplab_ros.node_stats import NodeStats
 from deeplab_ros.ros_main import run_node
 from deeplab_ros.segmenter import Segmenter
@@ -39,9 +39,7 @@ from deeplab_ros.visualize import colorize, overlay
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.exceptions import ParameterUninitializedException
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy)
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
@@ -85,10 +83,7 @@ class DeepLabNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('deeplab', **kwargs)
-        for name, spec in PARAMETERS.items():
-            self._declare(name, spec.default, descriptor(spec))
-        self._settings = {name: self.get_parameter(name).value for name in PARAMETERS}
-        check(self._settings)
+        self._settings = declare(self)
         model_source = self._settings['model_path'] or self._settings['model_name']
         self.model = load_model(model_source, self._settings['input_tensor'],
                                 self._settings['output_tensor'], self._settings['device'],
@@ -145,18 +140,6 @@ class DeepLabNode(Node):
             f'{self._overlay_pub.topic_name}, {self._class_mask_pub.topic_name}')
 
     # Parameters -------------------------------------------------------------
-
-    def _declare(self, name, default, descriptor):
-        if not isinstance(default, list):
-            self.declare_parameter(name, default, descriptor)
-            return
-        # rclpy types an empty list as a byte array; declare the string-array
-        # type explicitly and fill in the empty default unless overridden.
-        self.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor)
-        try:
-            self.get_parameter(name)
-        except ParameterUninitializedException:
-            self.set_parameters([Parameter(name, Parameter.Type.STRING_ARRAY, default)])
 
     def _class_ids(self, names):
         return np.array([self.dataset.class_id(n) for n in names if str(n).strip()],
@@ -263,8 +246,8 @@ class DeepLabNode(Node):
                                      f'dropped a frame from {self._topic}: {err}')
                 continue
             try:
-                started = time.monotonic()
                 prepared = self.segmenter.prepare(image, order)
+                started = time.monotonic()
                 raw = self.segmenter.infer(prepared)
                 self.stats.inferred(time.monotonic() - started)
             except Exception as err:  # keep serving: a model error must not kill the node

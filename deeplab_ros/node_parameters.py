@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType)
+from rclpy.exceptions import ParameterUninitializedException
+from rclpy.parameter import Parameter
 
 DEFAULT_MODEL = 'mobilenetv2_coco_voctrainaug'
 
@@ -119,3 +121,21 @@ def check(values, table=PARAMETERS):
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got '{value}'")
         if name == 'input_size' and 0 < value < 16:
             raise ValueError(f'input_size must be 0 or at least 16, got {value}')
+
+
+def declare(node, table=PARAMETERS):
+    """Declare every parameter of ``table`` on ``node``; return ``{name: value}``."""
+    for name, spec in table.items():
+        if not isinstance(spec.default, list):
+            node.declare_parameter(name, spec.default, descriptor(spec))
+            continue
+        # rclpy types an empty list as a byte array: declare the string-array
+        # type explicitly and fill in the empty default unless overridden.
+        node.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor(spec))
+        try:
+            node.get_parameter(name)
+        except ParameterUninitializedException:
+            node.set_parameters([Parameter(name, Parameter.Type.STRING_ARRAY, spec.default)])
+    values = {name: node.get_parameter(name).value for name in table}
+    check(values, table)
+    return values

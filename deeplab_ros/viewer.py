@@ -27,7 +27,7 @@ import sys
 
 import cv2
 from deeplab_ros.image_encoding import image_to_array
-from deeplab_ros.node_parameters import descriptor, Spec
+from deeplab_ros.node_parameters import declare, Spec
 from deeplab_ros.ros_main import run_node
 from deeplab_ros.visualize import class_shares
 import numpy as np
@@ -91,14 +91,12 @@ class ViewerNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('deeplab_viewer', **kwargs)
-        for name, spec in PARAMETERS.items():
-            self.declare_parameter(name, spec.default, descriptor(spec))
-        output_dir = self.get_parameter('output_dir').value
-        self.output_dir = Path(output_dir) if output_dir else None
+        param = declare(self, PARAMETERS)
+        self.output_dir = Path(param['output_dir']) if param['output_dir'] else None
         if self.output_dir:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-        self.display = self.get_parameter('display').value
-        deeplab = self.get_parameter('deeplab_node').value
+        self.display = param['display']
+        deeplab = param['deeplab_node']
         self.names = {}
         self.frames = 0
         self.summaries = []
