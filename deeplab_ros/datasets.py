@@ -87,6 +87,10 @@ class Dataset:
         """Id of the catch-all class (PASCAL 'background', ADE20K 'other'), or None."""
         return 0 if self.class_names[0] in ('background', 'other') else None
 
+    def background_mask(self, labels):
+        """Boolean mask of catch-all pixels, or None for label spaces without one."""
+        return labels == self.background_id if self.background_id is not None else None
+
     def class_id(self, name_or_id):
         """Resolve a class name (case-insensitive) or numeric id to an id."""
         text = str(name_or_id).strip()

@@ -40,7 +40,8 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy)
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
@@ -192,7 +193,7 @@ class DeepLabNode(Node):
             self._subscribe(wanted)
         elif (wanted == ReliabilityPolicy.BEST_EFFORT and self._last_frame is None
               and time.monotonic() - self._subscribed_at > SILENT_CAMERA_WARNING):
-            self._warn_bad_frame(
+            self._warn_throttled(
                 'silent', f'{len(publishers)} best-effort publisher(s) on {self._topic} but '
                 'no frame arrived. With the stock Fast DDS transport, best-effort frames '
                 'over ~500 KB (640x480 rgb8) are lost between processes: run the camera and '
@@ -202,12 +203,12 @@ class DeepLabNode(Node):
     def _on_image(self, msg):
         self._last_frame = time.monotonic()
         self.stats.received()
-        if self._frames.put((msg, time.monotonic())):
+        if self._frames.put(msg):
             self.stats.dropped()
 
     # Worker threads ---------------------------------------------------------
 
-    def _warn_bad_frame(self, kind, text):
+    def _warn_throttled(self, kind, text):
         """Log ``text``, at most once per BAD_FRAME_LOG_PERIOD for each kind of problem."""
         now = time.monotonic()
         if now - self._warned.get(kind, -BAD_FRAME_LOG_PERIOD) >= BAD_FRAME_LOG_PERIOD:
@@ -230,10 +231,9 @@ class DeepLabNode(Node):
             rate = self._settings['rate']
             if rate > 0 and self._stop.wait(max(0.0, next_start - time.monotonic())):
                 break
-            frame = self._frames.take(timeout=0.1)
-            if frame is None:
+            msg = self._frames.take(timeout=0.1)
+            if msg is None:
                 continue
-            msg, received = frame
             wanted = self._wanted_outputs()
             if not any(wanted.values()):
                 continue  # nobody listens: no inference
@@ -242,7 +242,7 @@ class DeepLabNode(Node):
                 image, order = decode(msg)
             except ImageError as err:
                 self.stats.bad_frame()
-                self._warn_bad_frame(str(err).split(' ')[0],
+                self._warn_throttled(str(err).split(' ')[0],
                                      f'dropped a frame from {self._topic}: {err}')
                 continue
             try:
@@ -252,7 +252,7 @@ class DeepLabNode(Node):
                 self.stats.inferred(time.monotonic() - started)
             except Exception as err:  # keep serving: a model error must not kill the node
                 self.stats.bad_frame()
-                self._warn_bad_frame('inference', f'dropped a frame: inference failed: {err}')
+                self._warn_throttled('inference', f'dropped a frame: inference failed: {err}')
                 continue
             item = (msg.header, image, order, prepared, raw, wanted)
             while not self._stop.is_set():
@@ -271,7 +271,7 @@ class DeepLabNode(Node):
             try:
                 self._publish(*item)
             except Exception as err:  # same as above: log, keep serving
-                self._warn_bad_frame('publish', f'publishing failed: {err}')
+                self._warn_throttled('publish', f'publishing failed: {err}')
 
     def _publish(self, header, image, order, prepared, raw, wanted):
         labels = self.segmenter.finish(prepared, raw, self._settings['output_resolution'])
@@ -293,13 +293,11 @@ class DeepLabNode(Node):
         if image.shape[:2] != labels.shape:
             image = cv2.resize(image, labels.shape[::-1], interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if order == 'bgr' else image
-        background = (labels == self.dataset.background_id
-                      if self.dataset.background_id is not None else None)
         return overlay(np.ascontiguousarray(rgb), color, self._settings['overlay_alpha'],
-                       background)
+                       self.dataset.background_mask(labels))
 
     def _latency(self, header):
-        stamp = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+        stamp = Time.from_msg(header.stamp).nanoseconds
         if stamp == 0:
             return None
         return (self.get_clock().now().nanoseconds - stamp) / 1e9

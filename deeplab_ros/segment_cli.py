@@ -75,8 +75,7 @@ def main(argv=None):
             continue
         labels = segmenter.segment(bgr, color_order='bgr')
         mask_bgr = colorize(labels, dataset.colormap)[..., ::-1]
-        background = labels == dataset.background_id if dataset.background_id is not None \
-            else None
+        background = dataset.background_mask(labels)
         stem = args.out / path.stem
         cv2.imwrite(f'{stem}_label.png', labels)
         cv2.imwrite(f'{stem}_mask.png', mask_bgr)

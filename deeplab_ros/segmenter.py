@@ -97,8 +97,7 @@ class Segmenter:
     def finish(self, prepared, raw, resolution='input'):
         """Crop the padding and scale labels to the input ('input') or keep 'model' size."""
         rh, rw = prepared.resized_size
-        labels = raw[:rh, :rw]
-        labels = labels.astype(np.uint8) if labels.dtype != np.uint8 else labels
+        labels = raw[:rh, :rw].astype(np.uint8, copy=False)
         if resolution == 'model':
             return np.ascontiguousarray(labels)
         if resolution != 'input':

@@ -67,7 +67,10 @@ def test_colorize_and_overlay_touch_only_recognised_pixels():
     image = np.full((4, 6, 3), 200, dtype=np.uint8)
     mask = colorize(labels, pascal_colormap())
     assert mask.shape == (4, 6, 3) and mask[1, 2].tolist() == [128, 128, 0]
-    blended = overlay(image, mask, 0.5, background=labels == 0)
+    background = get_dataset('pascal').background_mask(labels)
+    assert np.array_equal(background, labels == 0)
+    assert get_dataset('cityscapes').background_mask(labels) is None
+    blended = overlay(image, mask, 0.5, background=background)
     changed = np.any(blended != image, axis=2)
     assert np.array_equal(changed, labels != 0)
     assert blended[1, 2].tolist() == [164, 164, 100]
