@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt setup.py | sha1sum | cu
 
 PYTEST_ARGS ?=
 
-.PHONY: venv test demo bench clean
+.PHONY: venv test test-data demo bench clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,11 @@ $(STAMP):
 test: venv
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The real models and photos for the tests, on a clone without ../shared/data:
+# downloaded once (checked) into the user cache; DEEPLAB_ROS_DOWNLOAD_MIRROR works.
+test-data: venv
+	$(PY) -m deeplab_ros.sample_data
 
 demo: venv
 	$(PY) -m deeplab_ros.demo $(if $(INPUT),--input "$(INPUT)") $(if $(MODEL),--model "$(MODEL)") \

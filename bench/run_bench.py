@@ -33,13 +33,14 @@ from deeplab_ros.datasets import pascal_colormap
 from deeplab_ros.dds_profile import PROFILE_FILE, profile_variable
 from deeplab_ros.image_encoding import array_to_image
 from deeplab_ros.model_loading import load_model
+from deeplab_ros.sample_data import find_data_dir
 from deeplab_ros.segmenter import Segmenter
 from deeplab_ros.visualize import colorize, overlay
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DATA = Path(os.environ.get('DEEPLAB_ROS_TEST_DATA') or REPO.parent / 'shared' / 'data')
+DATA = find_data_dir() or REPO.parent / 'shared' / 'data'
 MODEL = DATA / 'models' / 'deeplabv3_mnv2_pascal_quant.tflite'
 SIZES = ((640, 480), (1280, 720))
 DROP_TIMEOUT = 2.0  # seconds after which a frame without output counts as dropped
@@ -315,7 +316,7 @@ def main(argv=None):
     parser.add_argument('--out', type=Path, default=HERE)
     args = parser.parse_args(argv)
     if not MODEL.is_file():
-        sys.exit(f'bench: {MODEL} not found (set DEEPLAB_ROS_TEST_DATA)')
+        sys.exit(f'bench: {MODEL} not found (run `make test-data` or set DEEPLAB_ROS_TEST_DATA)')
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     os.environ.setdefault('ROS_DOMAIN_ID', str(150 + os.getpid() % 50))
     variable = profile_variable()  # as the launch files do, for both processes

@@ -26,7 +26,7 @@ import sys
 
 import cv2
 from deeplab_ros.image_encoding import array_to_image
-from deeplab_ros.node_parameters import declare, Spec
+from deeplab_ros.node_parameters import declare, read, Spec
 from deeplab_ros.ros_main import run_node
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -46,6 +46,8 @@ PARAMETERS = {
     'encoding': Spec('bgr8', 'Encoding of image_raw', read_only=True, choices=('bgr8', 'rgb8')),
     'frame_id': Spec('camera', 'header.frame_id of image_raw and camera_info'),
     'loop': Spec(True, 'Start files and folders again at their end; false stops the node'),
+    'max_frames': Spec(0, 'Stop the node after publishing this many frames; 0 never',
+                       read_only=True, integer=(0, 1_000_000_000)),
     'wait_for_subscribers': Spec(0, 'Hold the first frame until image_raw has this many '
                                     'subscribers (for finite inputs)', read_only=True,
                                  integer=(0, 100)),
@@ -131,7 +133,14 @@ class CameraNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('camera', **kwargs)
-        param = declare(self, PARAMETERS)
+        declare(self, PARAMETERS)
+        self.source = None
+        self.frames = 0
+        self.finished = False
+
+    def start(self):
+        """Open the source and start publishing; SourceError or ValueError if it cannot."""
+        param = read(self, PARAMETERS)
         self.source = FrameSource(str(param['source']), param['image_width'],
                                   param['image_height'])
         qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
@@ -139,13 +148,16 @@ class CameraNode(Node):
         self._info_pub = self.create_publisher(CameraInfo, 'camera_info', qos)
         self._encoding = param['encoding']
         self._wait_for = param['wait_for_subscribers']
+        self._max_frames = param['max_frames']
         self._ready_at = None
-        self.frames = 0
-        self.finished = False
         self._timer = self.create_timer(1.0 / param['framerate'], self._tick)
         self.add_post_set_parameters_callback(self._on_parameters)
         self.get_logger().info(f'publishing {param["source"]} on {self._image_pub.topic_name} '
                                f'at {param["framerate"]} Hz ({self._encoding})')
+
+    def close(self):
+        if self.source is not None:
+            self.source.close()
 
     def _on_parameters(self, params):
         for param in params:
@@ -170,9 +182,7 @@ class CameraNode(Node):
             self.source.rewind()
             frame = self.source.read()
         if frame is None:
-            self.get_logger().info(f'end of {self.source.name} after {self.frames} frames')
-            self.finished = True
-            self._timer.cancel()
+            self._finish(f'end of {self.source.name}')
             return
         if self._encoding == 'rgb8':
             frame = frame[..., ::-1]
@@ -183,11 +193,17 @@ class CameraNode(Node):
         self._image_pub.publish(msg)
         self._info_pub.publish(info)
         self.frames += 1
+        if self.frames == self._max_frames:
+            self._finish(f'max_frames reached on {self.source.name}')
+
+    def _finish(self, why):
+        self.get_logger().info(f'{why} after {self.frames} frames')
+        self.finished = True
+        self._timer.cancel()
 
 
 def main(args=None):
     return run_node(CameraNode, args, startup_errors=(SourceError, ValueError),
-                    cleanup=lambda node: node.source.close(),
                     finished=lambda node: node.finished)
 
 

@@ -15,14 +15,18 @@
 """
 ``make demo``: camera node, deeplab node and viewer over real ROS 2 topics.
 
-Input: ``--input`` (device, video, image or folder); by default a webcam when
-one opens, else the sample photos in ``../shared/data/images``. Model:
-``--model`` (path or zoo name); by default the PASCAL model in
-``../shared/data/models`` when present (works offline), else a zoo download.
-Pictures go to ``demo_output/``; a finite input ends the demo by itself.
+The start order leaves nothing to timing: the deeplab node starts first, and
+the camera is started only once the node's /diagnostics say it is active and
+the viewer is subscribed to its outputs; the camera then holds its first
+frame until the node and the viewer subscribe to it. Photos are looped for a
+few seconds; the demo ends when every camera frame has its outputs, or says
+which stage is missing. Input: ``--input``, else a webcam that opens, else the
+sample photos (``sample_data``: shared data or a one-time download). Pictures
+and an animation go to ``demo_output/``.
 """
 
 import argparse
+import math
 import os
 from pathlib import Path
 import signal
@@ -32,22 +36,28 @@ import tempfile
 import time
 
 import cv2
+from deeplab_ros.camera_node import IMAGE_SUFFIXES
 from deeplab_ros.dds_profile import PROFILE_FILE, profile_variable
-from deeplab_ros.model_zoo import ZOO
-from deeplab_ros.node_parameters import DEFAULT_MODEL
+from deeplab_ros.model_zoo import DownloadError, ZOO
+from deeplab_ros.ros_main import run_node
+from deeplab_ros.sample_data import DEMO_MODEL, DEMO_PHOTOS, fetch, find_data_dir
 from deeplab_ros.viewer import ViewerNode
-import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+import numpy as np
 from rclpy.parameter import Parameter
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = PACKAGE_ROOT.parent / 'shared' / 'data'
-SHARED_MODEL = 'models/deeplabv3_mnv2_pascal_quant.tflite'
-QUIET_AFTER_END = 5.0  # seconds without output after the camera's last frame
+PLAY_SECONDS = 6.0       # a finite input is looped about this long
+READY_TIMEOUT = 120.0    # model loading on a slow machine
+DRAIN_TIMEOUT = 15.0     # after the camera's last frame, for the last outputs
+VIEWER_NEEDS = {'label_map', 'color_mask', 'overlay'}
+ANIMATION_WIDTH = 720
+ANIMATION_FRAMES = 60    # the last ones, for long live runs
 
 
-def shared_data():
-    root = Path(os.environ.get('DEEPLAB_ROS_TEST_DATA') or SHARED_DATA)
-    return root if root.is_dir() else None
+def sample_data():
+    """Return the sample photos and model folder: shared data, cache, or a download now."""
+    return find_data_dir() or fetch()
 
 
 def default_input(scratch):
@@ -58,21 +68,10 @@ def default_input(scratch):
         capture.release()
         if opened:
             return '0'
-    data = shared_data()
-    if data is None:
-        sys.exit('demo: no webcam and no sample photos (../shared/data/images); '
-                 'pass INPUT=<video, image or folder>')
-    for photo in sorted((data / 'images').glob('*.bmp')):
-        if not photo.stem.endswith('_mask'):  # the reference masks are not camera frames
-            (Path(scratch) / photo.name).symlink_to(photo)
+    images = sample_data() / 'images'
+    for name in DEMO_PHOTOS:
+        (Path(scratch) / name).symlink_to(images / name)
     return scratch
-
-
-def default_model():
-    data = shared_data()
-    if data is not None and (data / SHARED_MODEL).is_file():
-        return str(data / SHARED_MODEL)
-    return DEFAULT_MODEL
 
 
 def parse_args(argv):
@@ -96,67 +95,154 @@ def use_large_image_profile():
         os.environ[variable] = str(PACKAGE_ROOT / 'config' / PROFILE_FILE)
 
 
+class Demo:
+    """Starts the nodes in order, and decides (``step``, once per spin) when it is over."""
+
+    def __init__(self, args, source, model):
+        self.args = args
+        path = Path(source)
+        self.photos = (sum(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+                       if path.is_dir() else int(path.suffix.lower() in IMAGE_SUFFIXES))
+        self.framerate = args.framerate or (2.0 if self.photos else 15.0)
+        self.source = source
+        self.camera = self.viewer = None
+        self.problem = None
+        self.ready = False
+        self._deadline = time.monotonic() + READY_TIMEOUT
+        python = [sys.executable, '-m']
+        self.deeplab = subprocess.Popen(python + [
+            'deeplab_ros.node', '--ros-args', '-r', 'image:=/image_raw',
+            '-p', f'model_path:={model}', '-p', 'qos:=reliable'])
+        self._camera_args = python + [
+            'deeplab_ros.camera_node', '--ros-args', '-p', f'source:={source}',
+            '-p', f'framerate:={self.framerate}', '-p', f'loop:={bool(self.photos)}',
+            '-p', f'max_frames:={self._frames_to_play()}', '-p', 'wait_for_subscribers:=2']
+
+    def _frames_to_play(self):
+        if self.photos:
+            loops = max(1, math.ceil(PLAY_SECONDS * self.framerate / self.photos))
+            frames = loops * self.photos
+            print(f'demo: {self.photos} photo(s) looped {loops} times at '
+                  f'{self.framerate:g} Hz ({frames} frames)', flush=True)
+            return min(frames, self.args.max_frames or frames)
+        return self.args.max_frames
+
+    def make_viewer(self):
+        self.viewer = ViewerNode(cli_args=['--ros-args', '-r', 'image:=/image_raw'],
+                                 parameter_overrides=[
+            Parameter('output_dir', value=str(self.args.output)),
+            Parameter('display', value=not self.args.no_window and bool(os.environ.get(
+                'DISPLAY')))])
+        self.viewer.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
+                                        10)
+        return self.viewer
+
+    def _on_diagnostics(self, msg):
+        for status in msg.status:
+            if status.name != 'deeplab: segmentation':
+                continue
+            values = {kv.key: kv.value for kv in status.values}
+            self.ready = (values.get('lifecycle_state') == 'active' and VIEWER_NEEDS
+                          <= set(values.get('subscribed_outputs', '').split(',')))
+
+    def step(self, viewer):
+        """Return True when the demo is over (``self.problem`` says why, if it failed)."""
+        now = time.monotonic()
+        if self.deeplab.poll() is not None:
+            self.problem = 'the deeplab node stopped (see its message above)'
+            return True
+        if self.camera is None:
+            if self.ready:
+                print('demo: the deeplab node is active and the viewer subscribed; starting '
+                      'the camera', flush=True)
+                self.camera = subprocess.Popen(self._camera_args)
+            elif now > self._deadline:
+                self.problem = (f'the deeplab node did not become active with the viewer '
+                                f'subscribed within {READY_TIMEOUT:.0f} s')
+                return True
+            return False
+        if self.args.max_frames and viewer.frames >= self.args.max_frames:
+            return True
+        if self.camera.poll() is None:
+            self._deadline = now + DRAIN_TIMEOUT
+            return False
+        if self.camera.returncode:
+            self.problem = 'the camera stopped with an error (see its message above)'
+            return True
+        if viewer.frames >= viewer.camera_frames > 0:
+            return True
+        if now > self._deadline:
+            self.problem = (f'{viewer.camera_frames - viewer.frames} of '
+                            f'{viewer.camera_frames} camera frame(s) got no '
+                            f'{viewer.missing_parts()} from the deeplab node within '
+                            f'{DRAIN_TIMEOUT:.0f} s')
+            return True
+        return False
+
+    def stop_children(self):
+        for process in (self.camera, self.deeplab):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGINT)  # the nodes shut down cleanly
+        for process in (self.camera, self.deeplab):
+            if process is not None:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def write_animation(output, frames):
+    """Write ``demo.gif`` from the composed frames (scaled to one width, padded to one height)."""
+    from PIL import Image as PilImage
+    pictures = []
+    for path in frames[-ANIMATION_FRAMES:]:
+        picture = cv2.imread(str(path))
+        scale = ANIMATION_WIDTH / picture.shape[1]
+        pictures.append(cv2.resize(picture, (ANIMATION_WIDTH, round(picture.shape[0] * scale)),
+                                   interpolation=cv2.INTER_AREA))
+    height = max(p.shape[0] for p in pictures)
+    images = [PilImage.fromarray(np.pad(p, ((0, height - p.shape[0]), (0, 0), (0, 0)),
+                                        constant_values=255)[..., ::-1]) for p in pictures]
+    target = output / 'demo.gif'
+    images[0].save(target, save_all=True, append_images=images[1:], duration=500, loop=0)
+    return target
+
+
 def main(argv=None):
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix='deeplab_demo_') as scratch:
-        return run(args, args.input or default_input(scratch))
+        try:
+            source = args.input or default_input(scratch)
+            model = args.model or str(sample_data() / DEMO_MODEL)
+        except DownloadError as err:
+            print(f'demo: {err}', file=sys.stderr)
+            return 1
+        return run(args, source, model)
 
 
-def run(args, source):
-    model = args.model or default_model()
-    is_photos = not (source.isdigit() or source.startswith('/dev/')
-                     or Path(source).suffix.lower() in ('.mp4', '.avi', '.mkv', '.mov'))
-    framerate = args.framerate or (2.0 if is_photos else 15.0)
+def run(args, source, model):
     args.output.mkdir(parents=True, exist_ok=True)
-    for old in args.output.glob('frame_*.png'):
-        old.unlink()
+    for old in [*args.output.glob('frame_*.png'), args.output / 'demo.gif']:
+        old.unlink(missing_ok=True)
     use_large_image_profile()  # before rclpy starts here: this process hosts the viewer
     print(f'demo: input {source}, model {model}, output {args.output}/', flush=True)
-
-    python = [sys.executable, '-m']
-    deeplab = subprocess.Popen(python + ['deeplab_ros.node', '--ros-args', '-r',
-                                         'image:=/image_raw', '-p', f'model_path:={model}'])
-    camera = subprocess.Popen(python + [
-        'deeplab_ros.camera_node', '--ros-args', '-p', f'source:={source}',
-        '-p', f'framerate:={framerate}', '-p', 'loop:=false',
-        '-p', 'wait_for_subscribers:=2'])
-
-    rclpy.init()
-    viewer = ViewerNode(cli_args=['--ros-args', '-r', 'image:=/image_raw'], parameter_overrides=[
-        Parameter('output_dir', value=str(args.output)),
-        Parameter('display', value=not args.no_window and bool(os.environ.get('DISPLAY')))])
-    code = 0
-    last_progress = time.monotonic()
+    demo = Demo(args, source, model)
     try:
-        while True:
-            seen = viewer.frames
-            rclpy.spin_once(viewer, timeout_sec=0.1)
-            if viewer.frames != seen:
-                last_progress = time.monotonic()
-            if deeplab.poll() is not None:
-                print('demo: the deeplab node stopped (see its message above)', file=sys.stderr)
-                code = 1
-                break
-            if args.max_frames and viewer.frames >= args.max_frames:
-                break
-            if camera.poll() is not None:
-                code = camera.returncode
-                # The camera is done: wait for the last frames to come through.
-                if code or time.monotonic() - last_progress > QUIET_AFTER_END:
-                    break
-    except KeyboardInterrupt:
-        pass
+        run_node(demo.make_viewer, finished=demo.step)
     finally:
-        for process in (camera, deeplab):
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)  # the nodes shut down cleanly
-        for process in (camera, deeplab):
-            process.wait(timeout=15)
-        viewer.destroy_node()
-        rclpy.try_shutdown()
-    print(f'demo: {viewer.frames} frame(s) written to {args.output.resolve()}/ '
-          '(frame_NNNN.png: camera | overlay | mask; frame_NNNN_label.png: class ids)')
-    return code if viewer.frames else 1
+        demo.stop_children()
+    viewer = demo.viewer
+    frames = sorted(args.output.glob('frame_[0-9][0-9][0-9][0-9].png'))
+    animation = write_animation(args.output, frames) if frames else None
+    print(f'demo: {viewer.frames if viewer else 0} frame(s) written to '
+          f'{args.output.resolve()}/ (frame_NNNN.png: camera | overlay | mask; '
+          f'frame_NNNN_label.png: class ids' + (f'; {animation.name}: all frames)' if animation
+                                                else ')'))
+    if demo.problem:
+        print(f'demo: {demo.problem}', file=sys.stderr)
+        return 1
+    return 0 if frames else 1
 
 
 if __name__ == '__main__':

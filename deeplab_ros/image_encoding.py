@@ -17,8 +17,13 @@ Convert between sensor_msgs images and numpy arrays, without cv_bridge.
 
 Decoding wraps the message buffer with ``np.frombuffer`` (no copy) and
 honours ``step`` (row padding); colour conversion is one OpenCV call. Every
-problem with a message raises ``ImageError`` with a message naming it.
+problem with a message raises ``ImageError`` with a message naming it and a
+``kind`` (so warnings about one kind of problem do not hide another).
+Compressed images are refused by the size their header declares, before
+decoding, so a small file cannot make the node allocate gigabytes.
 """
+
+import struct
 
 import cv2
 import numpy as np
@@ -38,35 +43,48 @@ _TO_RGB = {
     'yuv422_yuy2': cv2.COLOR_YUV2RGB_YUY2,
     'yuv422': cv2.COLOR_YUV2RGB_UYVY,
 }
-# Larger than any camera; guards against a corrupt header asking for gigabytes.
+# Larger than any camera (8192x8192); guards against a corrupt or hostile
+# header asking for gigabytes, raw or compressed.
 MAX_PIXELS = 8192 * 8192
 
 
 class ImageError(ValueError):
-    """An image message that cannot be decoded; the message says why."""
+    """An image message that cannot be decoded; the message says why, ``kind`` what."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+def check_size(width, height, what='image'):
+    """Refuse an empty image or one over MAX_PIXELS, raw or compressed alike."""
+    if height == 0 or width == 0:
+        raise ImageError('empty', f'empty {what} ({width}x{height})')
+    if height * width > MAX_PIXELS:
+        raise ImageError('size', f'absurd {what} size {width}x{height} (over {MAX_PIXELS} '
+                                 'pixels)')
 
 
 def _pixels(msg):
     """View ``msg.data`` as an ``(h, w, channels)`` array, checking every field."""
     encoding = msg.encoding.lower()
     if encoding not in _LAYOUTS:
-        raise ImageError(f"unsupported encoding '{msg.encoding}'; supported: "
+        raise ImageError(f'encoding {encoding}',
+                         f"unsupported encoding '{msg.encoding}'; supported: "
                          f"{', '.join(SUPPORTED_ENCODINGS)}")
     height, width = msg.height, msg.width
-    if height == 0 or width == 0:
-        raise ImageError(f'empty image ({width}x{height})')
-    if height * width > MAX_PIXELS:
-        raise ImageError(f'absurd image size {width}x{height} (over {MAX_PIXELS} pixels)')
+    check_size(width, height)
     channels, depth = _LAYOUTS[encoding]
     row_bytes = width * channels * depth
     if msg.step < row_bytes:
-        raise ImageError(f'step {msg.step} is smaller than a {encoding} row of {width} pixels '
-                         f'({row_bytes} bytes)')
+        raise ImageError('step', f'step {msg.step} is smaller than a {encoding} row of '
+                                 f'{width} pixels ({row_bytes} bytes)')
     if len(msg.data) < msg.step * height:
-        raise ImageError(f'truncated data: {len(msg.data)} bytes, expected step*height = '
-                         f'{msg.step}*{height} = {msg.step * height}')
+        raise ImageError('truncated', f'truncated data: {len(msg.data)} bytes, expected '
+                                      f'step*height = {msg.step}*{height} = '
+                                      f'{msg.step * height}')
     if encoding in ('yuv422_yuy2', 'yuv422') and width % 2:
-        raise ImageError(f'{encoding} needs an even width, got {width}')
+        raise ImageError('odd width', f'{encoding} needs an even width, got {width}')
     buffer = np.frombuffer(msg.data, dtype=np.uint8, count=msg.step * height)
     rows = buffer.reshape(height, msg.step)[:, :row_bytes]
     if depth == 2:
@@ -91,14 +109,53 @@ def image_to_array(msg):
     return cv2.cvtColor(np.ascontiguousarray(pixels), _TO_RGB[encoding]), 'rgb'
 
 
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def declared_size(data):
+    """Return ``(width, height)`` from a PNG, JPEG or BMP header, or None for other formats."""
+    data = bytes(data[:1 << 16])
+    if data[:8] == b'\x89PNG\r\n\x1a\n' and len(data) >= 24:
+        return struct.unpack('>II', data[16:24])
+    if data[:2] == b'BM' and len(data) >= 26:
+        width, height = struct.unpack('<ii', data[18:26])
+        return abs(width), abs(height)
+    if data[:2] == b'\xff\xd8':
+        pos = 2
+        while pos + 9 <= len(data) and data[pos] == 0xFF:
+            marker, length = data[pos + 1], struct.unpack('>H', data[pos + 2:pos + 4])[0]
+            if marker in _JPEG_SOF:
+                height, width = struct.unpack('>HH', data[pos + 5:pos + 9])
+                return width, height
+            pos += 2 + length
+    return None
+
+
+def read_image_file(path):
+    """Read an image file as BGR (None if unreadable); refuse by its header one too large."""
+    with open(path, 'rb') as handle:
+        head = handle.read(1 << 16)
+    size = declared_size(head)
+    if size is not None:
+        check_size(*size, what=f'image {path}')
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is not None:
+        check_size(image.shape[1], image.shape[0], what=f'image {path}')
+    return image
+
+
 def compressed_to_array(msg):
     """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) to ``(BGR array, 'bgr')``."""
     if len(msg.data) == 0:
-        raise ImageError(f"empty compressed image (format '{msg.format}')")
+        raise ImageError('empty', f"empty compressed image (format '{msg.format}')")
+    size = declared_size(msg.data)
+    if size is not None:
+        check_size(*size)
     image = cv2.imdecode(np.frombuffer(msg.data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise ImageError(f"cannot decode compressed image (format '{msg.format}', "
-                         f'{len(msg.data)} bytes)')
+        raise ImageError('undecodable', f'cannot decode compressed image (format '
+                                        f"'{msg.format}', {len(msg.data)} bytes)")
+    check_size(image.shape[1], image.shape[0])
     return image, 'bgr'
 
 

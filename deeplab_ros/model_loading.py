@@ -22,9 +22,11 @@ Every backend's ``predict`` takes a uint8 RGB batch ``[1, h, w, 3]`` and
 returns the ``[h, w]`` class ids.
 """
 
+import contextlib
 import logging
 import os
 from pathlib import Path
+import sys
 
 from deeplab_ros import model_zoo
 from deeplab_ros.datasets import guess_dataset
@@ -43,9 +45,33 @@ class ModelLoadError(RuntimeError):
     """A model could not be loaded; the message names the file and the fix."""
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """
+    Send file descriptor 2 to /dev/null for the block.
+
+    TensorFlow's C++ start-up (absl and oneDNN notices) writes straight to the
+    descriptor before any log level applies, burying the one line a user
+    should read. Import errors still surface as Python exceptions.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def _import_tf():
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     try:
+        if 'tensorflow' not in sys.modules:
+            with _quiet_stderr():
+                import tensorflow  # noqa: F401
         import tensorflow as tf
     except ImportError as err:
         raise ModelLoadError('TensorFlow is not installed: pip install tensorflow '
@@ -53,8 +79,23 @@ def _import_tf():
     return tf
 
 
+# A segmentation output smaller than this on a side is not a label map.
+MIN_OUTPUT_SIDE = 16
+
+
+def shape_text(shape):
+    """``[1, 513, 513, 3]`` in plain numbers (no numpy reprs in messages)."""
+    return '[' + ', '.join(str(int(d)) if d is not None else '?' for d in shape) + ']'
+
+
 def _labels_from(output):
     """Class ids from a model output: ids ``[1,h,w]`` or scores ``[1,h,w,C]``."""
+    shape = np.shape(output)
+    if len(shape) not in (3, 4) or shape[0] != 1 or min(shape[1:3]) < MIN_OUTPUT_SIDE:
+        raise ModelLoadError(
+            f'the model output has shape {shape_text(shape)}; a segmentation model gives '
+            f'class ids [1, H, W] or class scores [1, H, W, C] with H and W at least '
+            f'{MIN_OUTPUT_SIDE} (is this a classifier or detector?)')
     output = output[0]
     if output.ndim == 3:
         output = output.argmax(axis=-1) if output.shape[-1] > 1 else output[..., 0]
@@ -116,10 +157,12 @@ class TFLiteModel:
         self._output = self._pick(self._interpreter.get_output_details(), output_tensor,
                                   'output')
         shape = self._input['shape']
-        if len(shape) != 4 or shape[3] != 3:
+        if len(shape) != 4 or shape[0] != 1 or shape[3] not in (1, 3):
             raise ModelLoadError(f'{path}: input {self._input["name"]} has shape '
-                                 f'{list(shape)}, expected [1, H, W, 3]')
+                                 f'{shape_text(shape)}; expected an image batch [1, H, W, 3] '
+                                 '(RGB) or [1, H, W, 1] (gray)')
         self.fixed_size = (int(shape[1]), int(shape[2]))
+        self._gray = shape[3] == 1
         self._dtype = self._input['dtype']
 
     @staticmethod
@@ -133,6 +176,9 @@ class TFLiteModel:
                              + ', '.join(d['name'] for d in details))
 
     def predict(self, batch):
+        if self._gray:  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
+            batch = (batch @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5).astype(
+                np.uint8)[..., None]
         if self._dtype == np.float32:
             batch = batch.astype(np.float32) * (2.0 / 255.0) - 1.0  # DeepLab's [-1, 1]
         elif self._dtype == np.int8:
@@ -296,8 +342,12 @@ def load_model(model, input_tensor=None, output_tensor=None, device='auto', num_
         if path.name.endswith(('.tar.gz', '.tgz')):
             try:
                 graph = model_zoo.tarball_graph(path, cache)
-            except ValueError as err:
+            except (ValueError, model_zoo.DownloadError) as err:
                 raise ModelLoadError(str(err)) from err
+            except OSError as err:
+                raise ModelLoadError(f'cannot extract {path} into the model cache '
+                                     f'{model_zoo.cache_dir(cache)}: {err}; set '
+                                     f'{model_zoo.CACHE_VARIABLE} to a writable folder') from err
             backend = FrozenGraphModel(graph, **options)
         elif head[4:8] == b'TFL3' or path.suffix == '.tflite':
             backend = TFLiteModel(path, **options)
@@ -308,5 +358,8 @@ def load_model(model, input_tensor=None, output_tensor=None, device='auto', num_
     backend.dataset = entry.dataset if entry else guess_dataset(str(path))
     backend.input_size = entry.input_size if entry else DEFAULT_INPUT_SIZE
     warm = backend.fixed_size or (64, 64)
-    backend.predict(np.zeros((1, *warm, 3), dtype=np.uint8))  # first real frame is not slow
+    try:  # also checks the output is a label map; the first real frame is then not slow
+        backend.predict(np.zeros((1, *warm, 3), dtype=np.uint8))
+    except ModelLoadError as err:
+        raise ModelLoadError(f'{model}: {err}') from err
     return backend

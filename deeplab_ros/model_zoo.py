@@ -15,11 +15,16 @@
 """
 The published DeepLab models by short name, downloaded once into a cache.
 
-Downloads are atomic (a ``.part`` file renamed on success) and tarballs are
-extracted only after every member is checked to stay inside the target.
+Downloads are atomic (a ``.part`` file renamed on success), checked against
+their pinned sha256 where one is known, and go through
+``$DEEPLAB_ROS_DOWNLOAD_MIRROR`` when it is set. Tarballs are extracted only
+after every member is checked to stay inside the target; two processes
+extracting the same one at once both end up using one result. Cache files
+and folders honour the umask, so a cache can be shared by a robot's users.
 """
 
 from dataclasses import dataclass
+import hashlib
 import os
 from pathlib import Path
 import shutil
@@ -30,8 +35,37 @@ import urllib.error
 import urllib.request
 
 ZOO_URL = 'http://download.tensorflow.org/models/'
-CORAL_URL = 'https://github.com/google-coral/test_data/raw/master/'
+# Coral's test data, pinned to one commit so the checksums below stay true.
+CORAL_URL = ('https://github.com/google-coral/test_data/raw/'
+             '104342d2d3480b3e66203073dac24f4e2dbb4c41/')
+MIRROR_VARIABLE = 'DEEPLAB_ROS_DOWNLOAD_MIRROR'
+CACHE_VARIABLE = 'DEEPLAB_ROS_CACHE'
+
+# Every file whose content is pinned: name -> (sha256, bytes). All are under
+# CORAL_URL (Apache License 2.0); the demo and the tests use them.
+PINNED = {
+    'deeplabv3_mnv2_pascal_quant.tflite':
+        ('350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398', 2193224),
+    'deeplabv3_mnv2_dm05_pascal_quant.tflite':
+        ('0470d2a782aa54eeeb99d32e7b6b3fb7722905c7c4f5d26bd957ec861366d48b', 760904),
+    'deeplab_mobilenet_edgetpu_slim_cityscapes_quant.tflite':
+        ('322fe29945cb1693f426952f2a330ab67ea5678545ddee6f2548e0cfd0ca03e5', 2157328),
+    'bird_segmentation.bmp':
+        ('24dbd0ca9c379b5b8d055026e073a3ffb54ad72ac0746d31d16da9306865ee48', 790158),
+    'bird_segmentation_mask.bmp':
+        ('6b21e7b7c5825bba126b4588a917339c915e7073db29d9f3d404ba8aeed53454', 265788),
+    'dog_segmentation.bmp':
+        ('4135e33634f6bc241e40d62dd156bf3ba140c0b7a9477982525c8a7a7754f15a', 49290),
+    'dog_segmentation_mask.bmp':
+        ('2976747a56eede7cbd7356bb5fe821c8e19ba904bd81040f5a523287374d2649', 17464),
+    'cityscapes_segmentation.bmp':
+        ('c6112bc14676e1c06a6103fbde13b622109343793aa17f0b850f10cf0773816c', 790074),
+    'cityscapes_segmentation_mask.bmp':
+        ('69bf49bb8210d1466bc18ba7480484f4abcab03bb9bc273425adb8c167571668', 265786),
+}
 FROZEN_GRAPH = 'frozen_inference_graph.pb'
+# The node's and deeplab-segment's model when none is given (the original recipe's).
+DEFAULT_MODEL = 'mobilenetv2_coco_voctrainaug'
 
 
 @dataclass(frozen=True)
@@ -93,17 +127,54 @@ ZOO = {m.name: m for m in (
 
 
 class DownloadError(RuntimeError):
-    """A model could not be fetched; the message says how to place it by hand."""
+    """A file could not be fetched or stored; the message says what to do instead."""
+
+    def __init__(self, message, reason=None):
+        super().__init__(message)
+        self.reason = reason or message  # the cause alone, for callers with their own advice
 
 
 def cache_dir(override=None):
     """Return the model cache: ``override``, $DEEPLAB_ROS_CACHE, or the XDG cache."""
     if override:
         return Path(override).expanduser()
-    if os.environ.get('DEEPLAB_ROS_CACHE'):
-        return Path(os.environ['DEEPLAB_ROS_CACHE']).expanduser()
+    if os.environ.get(CACHE_VARIABLE):
+        return Path(os.environ[CACHE_VARIABLE]).expanduser()
     xdg = os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache'
     return Path(xdg) / 'deeplab_ros'
+
+
+def writable_folder(folder):
+    """Create ``folder`` if needed; DownloadError naming the cache variable if it cannot be."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(13, 'Permission denied')
+    except OSError as err:
+        raise DownloadError(f'cannot write to the model cache {folder}: '
+                            f'{err.strerror or err}; set {CACHE_VARIABLE} to a writable '
+                            'folder') from err
+    return folder
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _share(path, mode):
+    """Give a file made by mkstemp/mkdtemp (0600/0700) the umask's usual permissions."""
+    os.chmod(path, mode & ~_umask())
+
+
+def source_url(url):
+    """``url``, or ``$DEEPLAB_ROS_DOWNLOAD_MIRROR/<its file name>`` when the mirror is set."""
+    mirror = os.environ.get(MIRROR_VARIABLE, '').strip()
+    if not mirror:
+        return url
+    return mirror.rstrip('/') + '/' + url.rstrip('/').rsplit('/', 1)[-1]
 
 
 def _progress(done, total, stream):
@@ -116,19 +187,33 @@ def _progress(done, total, stream):
     stream.flush()
 
 
-def download(url, target, progress=sys.stderr, timeout=30):
-    """Fetch ``url`` into ``target`` atomically; an existing file is reused."""
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(url, target, progress=sys.stderr, timeout=30, sha256=None):
+    """
+    Fetch ``url`` (or its mirror) into ``target`` atomically; an existing file is reused.
+
+    With ``sha256`` the download is checked and a mismatch is an error (the
+    partial file is removed, nothing lands at ``target``).
+    """
     target = Path(target)
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(target.parent)
+    fetched = source_url(url)
     fd, part = tempfile.mkstemp(dir=target.parent, prefix=target.name + '.', suffix='.part')
     try:
-        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(fetched, timeout=timeout) as resp:
             total = int(resp.headers.get('Content-Length') or 0)
             done = 0
             if progress:
-                progress.write(f'Downloading {url}\n')
+                progress.write(f'Downloading {fetched}\n')
             while chunk := resp.read(1 << 20):
                 out.write(chunk)
                 done += len(chunk)
@@ -137,13 +222,20 @@ def download(url, target, progress=sys.stderr, timeout=30):
             if progress:
                 progress.write('\n')
             if total and done != total:
-                raise DownloadError(f'download of {url} was cut off at {done} of {total} bytes')
+                raise DownloadError(f'download of {fetched} was cut off at {done} of {total} '
+                                    'bytes')
+        if sha256 and _sha256(part) != sha256:
+            raise DownloadError(f'{fetched} does not have the expected content (sha256 '
+                                f'{_sha256(part)}, expected {sha256}); the server or mirror '
+                                'holds another file')
+        _share(part, 0o666)
         os.replace(part, target)
     except (urllib.error.URLError, OSError) as err:
+        mirror = '' if fetched != url else f', or set {MIRROR_VARIABLE} to a server holding it'
+        reason = f'cannot download {fetched}: {getattr(err, "reason", err)}'
         raise DownloadError(
-            f'cannot download {url}: {getattr(err, "reason", err)}. If this machine is '
-            f'offline, fetch the file elsewhere and place it at {target} '
-            f'(or pass its path as the model).') from err
+            f'{reason}. If this machine is offline, fetch the file elsewhere and place it at '
+            f'{target}{mirror} (or pass its path as the model).', reason) from err
     finally:
         if os.path.exists(part):
             os.unlink(part)
@@ -168,9 +260,10 @@ def extract_tarball(tarball, destination):
     destination = Path(destination)
     if destination.is_dir():
         return destination
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(destination.parent)
     staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=destination.name + '.'))
     try:
+        _share(staging, 0o777)
         try:
             with tarfile.open(tarball) as tar:
                 _check_members(tar, staging)
@@ -178,7 +271,11 @@ def extract_tarball(tarball, destination):
         except (tarfile.TarError, EOFError, OSError) as err:
             raise ValueError(f'{tarball} is not a readable .tar.gz archive ({err}); '
                              'delete it and download it again') from err
-        os.replace(staging, destination)
+        try:
+            os.replace(staging, destination)
+        except OSError:
+            if not destination.is_dir():  # not another process that won the race
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return destination
@@ -207,7 +304,8 @@ def fetch(name, cache=None, progress=sys.stderr):
     if name not in ZOO:
         raise ValueError(f"unknown model '{name}'; zoo models: {', '.join(sorted(ZOO))}")
     entry = ZOO[name]
-    return download(entry.url, cache_dir(cache) / entry.file_name, progress=progress)
+    return download(entry.url, cache_dir(cache) / entry.file_name, progress=progress,
+                    sha256=PINNED.get(entry.file_name, (None,))[0])
 
 
 def entry_for_file(file_name):

@@ -13,40 +13,46 @@
 # limitations under the License.
 
 """
-The deeplab node: camera image in; label map, color mask and overlay out.
+The deeplab node (managed): camera image in; label map, color mask and overlay out.
 
-The subscription callback only keeps the newest frame. An inference thread
-segments it and hands the labels to a publishing thread, so colorizing and
-publishing one frame overlaps the next frame's inference, a slow model never
-builds a queue, and the executor stays free for parameters and Ctrl-C.
+configure reads the parameters and loads the model; activate subscribes and
+starts the frame pipeline (``frame_pipeline.py``); deactivate unsubscribes
+and stops it (no inference, no output); cleanup releases the model. With
+``autostart`` (the default) it configures and activates itself at start.
+
+Images travel serialized: the subscription hands over raw bytes, so a frame
+the pipeline drops is never deserialized, and outputs are published as bytes
+built in one join (``image_cdr.py``).
 """
 
 import json
-import queue
 import sys
-import threading
 import time
 
 import cv2
 from deeplab_ros.datasets import get_dataset
-from deeplab_ros.image_encoding import array_to_image, decode, ImageError
+from deeplab_ros.frame_pipeline import FramePipeline
+from deeplab_ros.image_cdr import Header, parse_image, serialize_image
+from deeplab_ros.image_encoding import compressed_to_array, image_to_array
 from deeplab_ros.model_loading import load_model, ModelLoadError
-from deeplab_ros.node_parameters import check, declare
-from deeplab_ros.node_stats import NodeStats
+from deeplab_ros.node_parameters import check, declare, PARAMETERS, read
+from deeplab_ros.node_stats import health, NodeStats
 from deeplab_ros.ros_main import run_node
 from deeplab_ros.segmenter import Segmenter
 from deeplab_ros.visualize import colorize, overlay
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.time import Time
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
-BAD_FRAME_LOG_PERIOD = 5.0  # seconds between warnings of the same kind
+WARNING_PERIOD = 5.0  # seconds between warnings of the same kind
 SILENT_CAMERA_WARNING = 5.0  # seconds of silence from a best-effort camera before a hint
+OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
 
 def image_qos(reliability):
@@ -55,90 +61,172 @@ def image_qos(reliability):
                       durability=DurabilityPolicy.VOLATILE)
 
 
-class LatestFrame:
-    """A one-slot mailbox: putting a frame replaces (and counts) an unprocessed one."""
-
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._frame = None
-
-    def put(self, frame):
-        """Store ``frame``; return True when it replaced one nobody took."""
-        with self._cond:
-            replaced = self._frame is not None
-            self._frame = frame
-            self._cond.notify()
-        return replaced
-
-    def take(self, timeout):
-        """Return the newest frame (or None after ``timeout`` seconds)."""
-        with self._cond:
-            if self._frame is None:
-                self._cond.wait(timeout)
-            frame, self._frame = self._frame, None
-        return frame
+class StartError(RuntimeError):
+    """The node could not configure itself at start; the message is the reason."""
 
 
-class DeepLabNode(Node):
+class DeepLabNode(LifecycleNode):
     """Segments the newest camera frame and publishes what subscribers ask for."""
 
     def __init__(self, **kwargs):
         super().__init__('deeplab', **kwargs)
-        self._settings = declare(self)
-        model_source = self._settings['model_path'] or self._settings['model_name']
-        self.model = load_model(model_source, self._settings['input_tensor'],
-                                self._settings['output_tensor'], self._settings['device'],
-                                self._settings['num_threads'])
-        self.dataset = get_dataset(
-            self.model.dataset if self._settings['dataset'] == 'auto'
-            else self._settings['dataset'], self._settings['labels_file'])
-        self.segmenter = Segmenter(self.model, self._settings['input_size'] or None)
-        self._mask_ids = self._class_ids(self._settings['mask_classes'])
+        declare(self, managed=True)
+        self._settings = {}
+        self.model = self.dataset = self.segmenter = self.pipeline = None
+        self._mask_ids = np.zeros(0, np.uint8)
+        self._outputs = {}
+        self._labels_pub = self._subscription = self._qos_timer = None
+        self._sub_reliability = self._subscribed_at = self._last_frame = None
+        self._progress_at = 0.0  # last output, idle frame or activation (stall detection)
+        self._config_error = None
+        self._starting = False
+        self._warned = {}
+        self.stats = NodeStats()
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self._topic = self.resolve_topic_name('image')
 
+    # Start and stop (ros_main.run_node) ------------------------------------------
+
+    def start(self):
+        """With ``autostart``, configure and activate; a failed configure raises StartError."""
+        if not self.get_parameter('autostart').value:
+            self.get_logger().info('unconfigured; configure and activate with '
+                                   f'`ros2 lifecycle set {self.get_fully_qualified_name()} '
+                                   'configure` (then activate)')
+            return
+        self._starting = True  # a failed configure is then the one fatal line of run_node
+        try:
+            configured = self.trigger_configure()
+        finally:
+            self._starting = False
+        if configured != SUCCESS:
+            raise StartError(self._config_error)
+        if self.trigger_activate() != SUCCESS:
+            raise StartError('activation failed')
+
+    def close(self):
+        """Shut down from any state: threads joined, subscription and model released."""
+        try:
+            if self.state in ('unconfigured', 'inactive', 'active'):
+                self.trigger_shutdown()
+        finally:
+            self._release()
+
+    @property
+    def state(self):
+        """Return the lifecycle state label: unconfigured, inactive, active, finalized, ..."""
+        return self._state_machine.current_state[1]
+
+    # Lifecycle transitions --------------------------------------------------------
+    # rclpy turns an exception in a transition into a silent ERROR, so each
+    # callback catches and logs what goes wrong.
+
+    def on_configure(self, state):
+        try:
+            self._configure()
+        except (ModelLoadError, ValueError, OSError) as err:
+            self._config_error = str(err)
+        except Exception as err:  # noqa: B902  any failure leaves the node unconfigured
+            self._config_error = f'{type(err).__name__}: {err}'
+        else:
+            self._config_error = None
+            return SUCCESS
+        self._release()
+        if not self._starting:
+            self.get_logger().error(f'cannot configure: {self._config_error}')
+        return FAILURE
+
+    def on_activate(self, state):
+        try:
+            self.stats = NodeStats()
+            self._progress_at = time.monotonic()
+            if self._settings['qos'] == 'auto':
+                self._match_publisher_qos()
+                self._qos_timer = self.create_timer(0.5, self._match_publisher_qos)
+            else:
+                self._subscribe(ReliabilityPolicy.RELIABLE if self._settings['qos'] == 'reliable'
+                                else ReliabilityPolicy.BEST_EFFORT)
+            self.pipeline.start()
+        except Exception as err:  # noqa: B902
+            self.get_logger().error(f'cannot activate: {err}')
+            self._stop_input()
+            return FAILURE
+        self.get_logger().info(f'active: segmenting {self._topic}')
+        return super().on_activate(state)
+
+    def on_deactivate(self, state):
+        self._stop_input()
+        self.get_logger().info('inactive: no inference and no output until activated again')
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state):
+        self._release()
+        self.get_logger().info('unconfigured: model released')
+        return SUCCESS
+
+    def on_shutdown(self, state):
+        self._release()
+        return SUCCESS
+
+    def on_error(self, state):
+        self._release()
+        return SUCCESS
+
+    def _configure(self):
+        self._settings = read(self)
+        model_source = self._settings['model_path'] or self._settings['model_name']
+        self.get_logger().info(f'loading model {model_source}')
+        s = self._settings
+        self.model = load_model(model_source, s['input_tensor'], s['output_tensor'],
+                                s['device'], s['num_threads'])
+        self.dataset = get_dataset(self.model.dataset if s['dataset'] == 'auto'
+                                   else s['dataset'], s['labels_file'])
+        self.segmenter = Segmenter(self.model, s['input_size'] or None)
+        self._mask_ids = self._class_ids(s['mask_classes'])
         reliable = image_qos(ReliabilityPolicy.RELIABLE)
-        self._label_pub = self.create_publisher(Image, '~/label_map', reliable)
-        self._color_pub = self.create_publisher(Image, '~/color_mask', reliable)
-        self._overlay_pub = self.create_publisher(Image, '~/overlay', reliable)
-        self._class_mask_pub = self.create_publisher(Image, '~/class_mask', reliable)
+        self._outputs = {name: self.create_lifecycle_publisher(Image, f'~/{name}', reliable)
+                         for name in OUTPUTS}
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self.create_publisher(String, '~/labels', latched).publish(String(data=json.dumps(
+        self._labels_pub = self.create_publisher(String, '~/labels', latched)
+        self._labels_pub.publish(String(data=json.dumps(
             {str(i): name for i, name in enumerate(self.dataset.class_names)})))
-        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-
-        compressed = self._settings['input_transport'] == 'compressed'
-        self._msg_type = CompressedImage if compressed else Image
-        self._topic = self.resolve_topic_name('image') + ('/compressed' if compressed else '')
-        self._subscription = None
-        self._sub_reliability = None
-        self._subscribed_at = self._last_frame = None
-        self._frames = LatestFrame()
-        self._results = queue.Queue(maxsize=1)
-        self.stats = NodeStats()
-        self._warned = {}
-        self._stop = threading.Event()
-        if self._settings['qos'] == 'auto':
-            self._match_publisher_qos()
-            self.create_timer(0.5, self._match_publisher_qos)
-        else:
-            self._subscribe(ReliabilityPolicy.RELIABLE if self._settings['qos'] == 'reliable'
-                            else ReliabilityPolicy.BEST_EFFORT)
-        self.create_timer(1.0, self._publish_diagnostics)
-        # Daemon threads only as a safety net: stop() joins them on every exit path.
-        self._threads = [
-            threading.Thread(target=self._inference_loop, name='deeplab_infer', daemon=True),
-            threading.Thread(target=self._publish_loop, name='deeplab_publish', daemon=True)]
-        for thread in self._threads:
-            thread.start()
+        self._compressed = s['input_transport'] == 'compressed'
+        self._topic = self.resolve_topic_name('image') + ('/compressed' if self._compressed
+                                                          else '')
+        self.pipeline = FramePipeline(self._prepare, self._infer, self._finish,
+                                      self._snapshot, self._on_pipeline_error)
         size = self.model.fixed_size or f'longest side {self.segmenter.input_size}'
         self.get_logger().info(
             f'model {model_source} ({self.model.kind}), dataset {self.dataset.name} '
             f'({self.dataset.num_classes} classes), input {size}, device {self.model.device}; '
-            f'subscribing {self._topic} (qos {self._settings["qos"]}), publishing '
-            f'{self._label_pub.topic_name}, {self._color_pub.topic_name}, '
-            f'{self._overlay_pub.topic_name}, {self._class_mask_pub.topic_name}')
+            f'input {self._topic} (qos {s["qos"]}), outputs '
+            + ', '.join(pub.topic_name for pub in self._outputs.values()))
+
+    def _stop_input(self):
+        """Unsubscribe and stop the pipeline (joined): nothing arrives, nothing runs."""
+        if self._qos_timer is not None:
+            self.destroy_timer(self._qos_timer)
+            self._qos_timer = None
+        if self._subscription is not None:
+            self.destroy_subscription(self._subscription)
+            self._subscription = self._sub_reliability = None
+        if self.pipeline is not None:
+            self.pipeline.stop()
+
+    def _release(self):
+        """Back to unconfigured: input stopped, publishers destroyed, model dropped."""
+        self._stop_input()
+        for publisher in self._outputs.values():
+            self.destroy_lifecycle_publisher(publisher)
+        self._outputs = {}
+        if self._labels_pub is not None:
+            self.destroy_publisher(self._labels_pub)
+            self._labels_pub = None
+        self.model = self.dataset = self.segmenter = self.pipeline = None
 
     # Parameters -------------------------------------------------------------
 
@@ -147,10 +235,17 @@ class DeepLabNode(Node):
                         dtype=np.uint8)
 
     def _validate_parameters(self, params):
+        values = {p.name: p.value for p in params}
         try:
-            values = {p.name: p.value for p in params}
             check(values)
-            if 'mask_classes' in values:
+            frozen = [n for n in values if n in PARAMETERS and PARAMETERS[n].read_only]
+            if frozen and self.state != 'unconfigured':
+                raise ValueError(
+                    f'{", ".join(frozen)}: applied at configure, so the node must be '
+                    f'unconfigured to change it: `ros2 lifecycle set '
+                    f'{self.get_fully_qualified_name()} deactivate`, then cleanup, set it, '
+                    'configure and activate')
+            if 'mask_classes' in values and self.dataset is not None:
                 self._class_ids(values['mask_classes'])
         except ValueError as err:
             return SetParametersResult(successful=False, reason=str(err))
@@ -159,12 +254,15 @@ class DeepLabNode(Node):
     def _apply_parameters(self, params):
         for param in params:
             self._settings[param.name] = param.value
-            if param.name == 'mask_classes':
+            if param.name == 'mask_classes' and self.dataset is not None:
                 self._mask_ids = self._class_ids(param.value)
-            elif param.name == 'input_size':
-                self.segmenter.input_size = param.value or self.model.input_size
+        if self.pipeline is not None:
+            self.pipeline.wake()  # a new rate applies to the wait already started
         self.get_logger().info('parameters updated: ' + ', '.join(
             f'{p.name}={p.value}' for p in params))
+
+    def _snapshot(self):
+        return {**self._settings, 'mask_ids': self._mask_ids}
 
     # Subscription -----------------------------------------------------------
 
@@ -172,7 +270,8 @@ class DeepLabNode(Node):
         if self._subscription is not None:
             self.destroy_subscription(self._subscription)
         self._subscription = self.create_subscription(
-            self._msg_type, self._topic, self._on_image, image_qos(reliability))
+            CompressedImage if self._compressed else Image, self._topic, self._on_image,
+            image_qos(reliability), raw=True)
         self._sub_reliability = reliability
         self._subscribed_at = time.monotonic()
         self.get_logger().info(f'subscribed to {self._topic} with '
@@ -200,135 +299,127 @@ class DeepLabNode(Node):
                 'this node with FASTDDS_DEFAULT_PROFILES_FILE (FASTRTPS_ on Jazzy) set to '
                 "this package's config/fastdds_large_images.xml, or make the camera reliable.")
 
-    def _on_image(self, msg):
+    def _on_image(self, raw):
         self._last_frame = time.monotonic()
         self.stats.received()
-        if self._frames.put(msg):
+        if self.pipeline.put(raw):
             self.stats.dropped()
 
-    # Worker threads ---------------------------------------------------------
+    # Pipeline stages (worker threads) -----------------------------------------
 
     def _warn_throttled(self, kind, text):
-        """Log ``text``, at most once per BAD_FRAME_LOG_PERIOD for each kind of problem."""
+        """Log ``text``, at most once per WARNING_PERIOD for each kind of problem."""
         now = time.monotonic()
-        if now - self._warned.get(kind, -BAD_FRAME_LOG_PERIOD) >= BAD_FRAME_LOG_PERIOD:
+        if now - self._warned.get(kind, -WARNING_PERIOD) >= WARNING_PERIOD:
             self._warned[kind] = now
             self.get_logger().warning(text)
 
-    def _wanted_outputs(self):
-        s = self._settings
-        return {
-            'label_map': self._label_pub.get_subscription_count() > 0,
-            'color_mask': s['publish_color_mask'] and self._color_pub.get_subscription_count() > 0,
-            'overlay': s['publish_overlay'] and self._overlay_pub.get_subscription_count() > 0,
-            'class_mask': len(self._mask_ids) > 0
-            and self._class_mask_pub.get_subscription_count() > 0,
-        }
+    def _on_pipeline_error(self, stage, err):
+        if stage == 'prepare' and isinstance(err, ValueError):
+            self.stats.bad_frame()
+            self._warn_throttled(f'frame: {getattr(err, "kind", type(err).__name__)}',
+                                 f'dropped a frame from {self._topic}: {err}')
+        else:
+            self.stats.failed()
+            self._warn_throttled(f'{stage}: {type(err).__name__}',
+                                 f'dropped a frame: {stage} failed: {type(err).__name__}: {err}')
 
-    def _inference_loop(self):
-        next_start = 0.0
-        while not self._stop.is_set():
-            rate = self._settings['rate']
-            if rate > 0 and self._stop.wait(max(0.0, next_start - time.monotonic())):
-                break
-            msg = self._frames.take(timeout=0.1)
-            if msg is None:
-                continue
-            wanted = self._wanted_outputs()
-            if not any(wanted.values()):
-                continue  # nobody listens: no inference
-            next_start = time.monotonic() + (1.0 / rate if rate > 0 else 0.0)
-            try:
-                image, order = decode(msg)
-            except ImageError as err:
-                self.stats.bad_frame()
-                self._warn_throttled(str(err).split(' ')[0],
-                                     f'dropped a frame from {self._topic}: {err}')
-                continue
-            try:
-                prepared = self.segmenter.prepare(image, order)
-                started = time.monotonic()
-                raw = self.segmenter.infer(prepared)
-                self.stats.inferred(time.monotonic() - started)
-            except Exception as err:  # keep serving: a model error must not kill the node
-                self.stats.bad_frame()
-                self._warn_throttled('inference', f'dropped a frame: inference failed: {err}')
-                continue
-            item = (msg.header, image, order, prepared, raw, wanted)
-            while not self._stop.is_set():
-                try:
-                    self._results.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
+    def _wanted_outputs(self, settings):
+        wanted = {name: pub.get_subscription_count() > 0 for name, pub in self._outputs.items()}
+        wanted['color_mask'] &= settings['publish_color_mask']
+        wanted['overlay'] &= settings['publish_overlay']
+        wanted['class_mask'] &= len(settings['mask_ids']) > 0
+        return wanted
 
-    def _publish_loop(self):
-        while not self._stop.is_set():
-            try:
-                item = self._results.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            try:
-                self._publish(*item)
-            except Exception as err:  # same as above: log, keep serving
-                self._warn_throttled('publish', f'publishing failed: {err}')
+    def _decode(self, raw):
+        """Turn a serialized message into (header, HxWx3 image, color order)."""
+        if self._compressed:
+            msg = deserialize_message(raw, CompressedImage)
+            stamp = msg.header.stamp
+            header = Header(stamp.sec, stamp.nanosec, msg.header.frame_id)
+            return (header, *compressed_to_array(msg))
+        view = parse_image(raw)
+        if view is None:  # not plain little-endian CDR: let rclpy read it
+            msg = deserialize_message(raw, Image)
+            stamp = msg.header.stamp
+            return (Header(stamp.sec, stamp.nanosec, msg.header.frame_id),
+                    *image_to_array(msg))
+        return (view.header, *image_to_array(view))
 
-    def _publish(self, header, image, order, prepared, raw, wanted):
-        labels = self.segmenter.finish(prepared, raw, self._settings['output_resolution'])
+    def _prepare(self, job):
+        settings = job.settings
+        wanted = self._wanted_outputs(settings)
+        if not any(wanted.values()):
+            self._progress_at = time.monotonic()  # idle by choice is not a stall
+            return False  # nobody listens: no inference
+        header, image, order = self._decode(job.frame)
+        self.segmenter.input_size = settings['input_size'] or self.model.input_size
+        job.data.update(header=header, image=image, order=order, wanted=wanted,
+                        prepared=self.segmenter.prepare(image, order))
+
+    def _infer(self, job):
+        started = time.monotonic()
+        job.data['raw'] = self.segmenter.infer(job.data['prepared'])
+        self.stats.inferred(time.monotonic() - started)
+
+    def _finish(self, job):
+        data, settings = job.data, job.settings
+        header, wanted = data['header'], data['wanted']
+        labels = self.segmenter.finish(data['prepared'], data['raw'],
+                                       settings['output_resolution'])
         if wanted['label_map']:
-            self._label_pub.publish(array_to_image(labels, 'mono8', header))
+            self._outputs['label_map'].publish(serialize_image(header, labels, 'mono8'))
         if wanted['class_mask']:
-            mask = np.isin(labels, self._mask_ids).astype(np.uint8) * np.uint8(255)
-            self._class_mask_pub.publish(array_to_image(mask, 'mono8', header))
+            mask = np.isin(labels, settings['mask_ids']).astype(np.uint8) * np.uint8(255)
+            self._outputs['class_mask'].publish(serialize_image(header, mask, 'mono8'))
         if wanted['color_mask'] or wanted['overlay']:
             color = colorize(labels, self.dataset.colormap)
             if wanted['color_mask']:
-                self._color_pub.publish(array_to_image(color, 'rgb8', header))
+                self._outputs['color_mask'].publish(serialize_image(header, color, 'rgb8'))
             if wanted['overlay']:
-                self._overlay_pub.publish(array_to_image(
-                    self._overlay(image, order, labels, color), 'rgb8', header))
-        self.stats.published(self._latency(header))
+                blended = self._overlay(data['image'], data['order'], labels, color,
+                                        settings['overlay_alpha'])
+                self._outputs['overlay'].publish(serialize_image(header, blended, 'rgb8'))
+        self._progress_at = time.monotonic()
+        stamp = header.nanoseconds
+        self.stats.published(
+            (self.get_clock().now().nanoseconds - stamp) / 1e9 if stamp else None)
 
-    def _overlay(self, image, order, labels, color):
+    def _overlay(self, image, order, labels, color, alpha):
         if image.shape[:2] != labels.shape:
             image = cv2.resize(image, labels.shape[::-1], interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if order == 'bgr' else image
-        return overlay(np.ascontiguousarray(rgb), color, self._settings['overlay_alpha'],
+        return overlay(np.ascontiguousarray(rgb), color, alpha,
                        self.dataset.background_mask(labels))
 
-    def _latency(self, header):
-        stamp = Time.from_msg(header.stamp).nanoseconds
-        if stamp == 0:
-            return None
-        return (self.get_clock().now().nanoseconds - stamp) / 1e9
-
-    # Diagnostics and shutdown -----------------------------------------------
+    # Diagnostics ------------------------------------------------------------
 
     def _publish_diagnostics(self):
         report = self.stats.report()
+        subscribed = [name for name, pub in self._outputs.items()
+                      if pub.get_subscription_count() > 0]
+        level, message = health(
+            self.state, report, config_error=self._config_error,
+            workers_alive=self.pipeline is not None and self.pipeline.alive,
+            subscribed=bool(subscribed), topic=self._topic,
+            silent_for=time.monotonic() - self._progress_at,
+            rate=self._settings.get('rate', 0.0))
         status = DiagnosticStatus(
-            name=f'{self.get_name()}: segmentation', hardware_id=str(self.model.source),
-            level=DiagnosticStatus.OK if report['ok'] else DiagnosticStatus.WARN,
-            message=report['message'])
-        values = {**report['values'], 'model': str(self.model.source),
-                  'model_format': self.model.kind, 'device': str(self.model.device),
-                  'dataset': self.dataset.name, 'input_topic': self._topic}
+            name=f'{self.get_name()}: segmentation', level=getattr(DiagnosticStatus, level),
+            message=message, hardware_id=str(self.model.source) if self.model else '')
+        values = {**report['values'], 'lifecycle_state': self.state,
+                  'subscribed_outputs': ','.join(subscribed), 'input_topic': self._topic}
+        if self.model is not None:
+            values.update(model=str(self.model.source), model_format=self.model.kind,
+                          device=str(self.model.device), dataset=self.dataset.name)
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(array)
 
-    def stop(self):
-        """Stop and join the worker threads."""
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5.0)
-
 
 def main(args=None):
-    # A model that fails to load is one clear line (which file, what, the fix).
-    return run_node(DeepLabNode, args, startup_errors=(ModelLoadError, ValueError),
-                    cleanup=DeepLabNode.stop)
+    return run_node(DeepLabNode, args, startup_errors=(StartError,))
 
 
 if __name__ == '__main__':

@@ -21,12 +21,13 @@ runtime changes, and the tests that keep ``config/deeplab.yaml`` in step.
 
 from dataclasses import dataclass
 
+from deeplab_ros.model_zoo import DEFAULT_MODEL
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType)
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.parameter import Parameter
 
-DEFAULT_MODEL = 'mobilenetv2_coco_voctrainaug'
+MIN_RATE = 0.01  # Hz: one frame every 100 s; smaller positive rates are refused
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Spec:
 
     default: object
     description: str
-    read_only: bool = False
+    read_only: bool = False  # for a managed node: changeable only while unconfigured
     floating: tuple = None
     integer: tuple = None
     choices: tuple = None
@@ -46,8 +47,10 @@ _TYPES = {str: ParameterType.PARAMETER_STRING, bool: ParameterType.PARAMETER_BOO
           int: ParameterType.PARAMETER_INTEGER, float: ParameterType.PARAMETER_DOUBLE,
           list: ParameterType.PARAMETER_STRING_ARRAY}
 
-# Declared in this order; read_only ones need a restart to change.
+# Declared in this order; read_only ones are read when the node is configured.
 PARAMETERS = {
+    'autostart': Spec(True, 'Configure and activate at start-up; false waits for '
+                            '`ros2 lifecycle set` (managed start)', read_only=True),
     'model_path': Spec('', 'Model file: zoo .tar.gz, frozen .pb, SavedModel folder or '
                            '.tflite; empty uses model_name', read_only=True),
     'model_name': Spec(DEFAULT_MODEL, 'Model zoo name, downloaded on first use when '
@@ -66,7 +69,7 @@ PARAMETERS = {
     'num_threads': Spec(0, 'Inference threads; 0 uses every core', read_only=True,
                         integer=(0, 256)),
     'rate': Spec(0.0, 'Maximum frames processed per second; 0 processes frames as fast as '
-                      'they come', floating=(0.0, 1000.0)),
+                      f'they come; else at least {MIN_RATE}', floating=(0.0, 1000.0)),
     'input_size': Spec(0, "Longest image side fed to the model; 0 uses the model's own (513 "
                           'for the zoo)', integer=(0, 4096)),
     'overlay_alpha': Spec(0.5, 'Opacity of the color mask on the overlay',
@@ -86,14 +89,19 @@ PARAMETERS = {
 }
 
 
-def descriptor(spec):
-    """Return the ParameterDescriptor for ``spec`` (type, text, range, read-only)."""
+def descriptor(spec, managed=False):
+    """
+    Return the ParameterDescriptor for ``spec`` (type, text, range, read-only).
+
+    ``managed``: a lifecycle node reads its read-only parameters at configure,
+    so they stay settable (the node refuses changes while it is configured).
+    """
     text = spec.description
     if spec.choices:
         text += f" (one of: {', '.join(spec.choices)})"
     if spec.read_only:
-        text += '; set at start-up'
-    result = ParameterDescriptor(description=text, read_only=spec.read_only,
+        text += '; applied at configure' if managed else '; set at start-up'
+    result = ParameterDescriptor(description=text, read_only=spec.read_only and not managed,
                                  dynamic_typing=spec.dynamic_typing)
     if not spec.dynamic_typing:
         result.type = _TYPES[type(spec.default)]
@@ -121,21 +129,28 @@ def check(values, table=PARAMETERS):
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got '{value}'")
         if name == 'input_size' and 0 < value < 16:
             raise ValueError(f'input_size must be 0 or at least 16, got {value}')
+        if name == 'rate' and 0 < value < MIN_RATE:
+            raise ValueError(f'rate must be 0 (every frame) or at least {MIN_RATE} Hz, '
+                             f'got {value}')
 
 
-def declare(node, table=PARAMETERS):
-    """Declare every parameter of ``table`` on ``node``; return ``{name: value}``."""
+def declare(node, table=PARAMETERS, managed=False):
+    """Declare every parameter of ``table`` on ``node`` (values are checked by ``read``)."""
     for name, spec in table.items():
         if not isinstance(spec.default, list):
-            node.declare_parameter(name, spec.default, descriptor(spec))
+            node.declare_parameter(name, spec.default, descriptor(spec, managed))
             continue
         # rclpy types an empty list as a byte array: declare the string-array
         # type explicitly and fill in the empty default unless overridden.
-        node.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor(spec))
+        node.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor(spec, managed))
         try:
             node.get_parameter(name)
         except ParameterUninitializedException:
             node.set_parameters([Parameter(name, Parameter.Type.STRING_ARRAY, spec.default)])
+
+
+def read(node, table=PARAMETERS):
+    """Return ``{name: value}`` of ``table``'s parameters; ValueError names a bad one."""
     values = {name: node.get_parameter(name).value for name in table}
     check(values, table)
     return values

@@ -12,12 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Thread-safe counters behind the node's /diagnostics, reported per time window."""
+"""Thread-safe counters behind the node's /diagnostics, and the health verdict drawn from them."""
 
 import threading
 import time
 
 import numpy as np
+
+STALL_AFTER = 5.0  # seconds without output, frames arriving and wanted: an error
 
 
 class NodeStats:
@@ -27,7 +29,7 @@ class NodeStats:
         self._clock = clock
         self._lock = threading.Lock()
         self._window_start = clock()
-        self._totals = dict.fromkeys(('received', 'dropped', 'bad', 'published'), 0)
+        self._totals = dict.fromkeys(('received', 'dropped', 'bad', 'failed', 'published'), 0)
         self._window = dict(self._totals)
         self._inference = []
         self._latency = []
@@ -46,6 +48,10 @@ class NodeStats:
     def bad_frame(self):
         self._count('bad')
 
+    def failed(self):
+        """Count a frame lost to an error after decoding (model, post-processing, publish)."""
+        self._count('failed')
+
     def inferred(self, seconds):
         with self._lock:
             self._inference.append(seconds)
@@ -58,7 +64,7 @@ class NodeStats:
                 self._latency.append(latency)
 
     def report(self):
-        """Return ``{'ok', 'message', 'values'}`` for the window since the last report."""
+        """Return ``{'window': counts, 'span': seconds, 'values': ...}`` since the last report."""
         with self._lock:
             now = self._clock()
             span = max(now - self._window_start, 1e-9)
@@ -81,13 +87,41 @@ class NodeStats:
             'frames_received': totals['received'],
             'frames_dropped': totals['dropped'],
             'bad_frames': totals['bad'],
+            'failed_frames': totals['failed'],
             'frames_published': totals['published'],
         }
-        if window['bad']:
-            return {'ok': False, 'values': values,
-                    'message': f"{window['bad']} bad input frame(s) dropped in the last "
-                               f'{span:.1f} s'}
-        if not window['received']:
-            return {'ok': True, 'values': values, 'message': 'waiting for images'}
-        return {'ok': True, 'values': values,
-                'message': f"segmenting at {values['output_rate_hz']} Hz"}
+        return {'window': window, 'span': span, 'values': values}
+
+
+def health(state, report, config_error=None, workers_alive=True, subscribed=True, topic='image',
+           silent_for=0.0, rate=0.0):
+    """
+    Return ``(level, message)`` for /diagnostics: level is 'OK', 'WARN' or 'ERROR'.
+
+    ``silent_for``: seconds since the last output (or activation, or a frame
+    skipped because nobody subscribed); with frames arriving and subscribers
+    waiting, a silence longer than STALL_AFTER (or three rate periods) is an error.
+    """
+    if state == 'unconfigured':
+        return ('ERROR', f'unconfigured: {config_error}') if config_error else (
+            'OK', 'unconfigured: waiting for configure')
+    if state == 'inactive':
+        return 'OK', 'inactive: no inference until activated'
+    if state != 'active':
+        return 'OK', state
+    window, span = report['window'], report['span']
+    if not workers_alive:
+        return 'ERROR', 'the processing threads stopped: restart the node'
+    if not window['received']:
+        return 'OK', f'waiting for images on {topic}'
+    if not subscribed:
+        return 'OK', (f'idle: nobody subscribes to an output '
+                      f"({report['values']['input_rate_hz']} Hz arriving, none segmented)")
+    if silent_for > max(STALL_AFTER, 3.0 / rate if rate > 0 else 0.0):
+        return 'ERROR', (f'no output for {silent_for:.0f} s although frames arrive and outputs '
+                         f"have subscribers ({window['bad']} bad, {window['failed']} failed "
+                         f'in the last {span:.1f} s)')
+    if window['bad'] or window['failed']:
+        return 'WARN', (f"{window['bad']} bad input frame(s) and {window['failed']} failed "
+                        f'frame(s) dropped in the last {span:.1f} s')
+    return 'OK', f"segmenting at {report['values']['output_rate_hz']} Hz"

@@ -13,43 +13,100 @@
 # limitations under the License.
 
 """
-The ``main()`` every node of this package shares, in the ROS 2 Jazzy/Kilted form.
+The ``main()`` every node of this package shares: start, spin, and stop cleanly on any signal.
 
-A node that cannot start logs one fatal line and exits 1; Ctrl-C (SIGINT)
-and external shutdown end the spin quietly; the node is always cleaned up,
-destroyed and ``rclpy.try_shutdown()`` called.
+rclpy's own signal handler shuts the context down at the first SIGINT, while
+timers and worker threads may still publish ("publisher's context is
+invalid"), and a second SIGINT then interrupts the cleanup with a
+``KeyboardInterrupt``. So this installs its own SIGINT and SIGTERM handlers:
+the first signal ends the spin; during start-up (model loading) it aborts the
+start; later signals (a double Ctrl-C, launch forwarding SIGINT, a supervisor's
+SIGTERM) are ignored while the node stops its threads, is destroyed, and only
+then the context is shut down. Every way out exits 0, a failed start exits 1
+with one fatal line under the node's own name.
 """
+
+import signal
+import threading
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def run_node(make_node, args=None, startup_errors=(), cleanup=None, finished=None):
+class Interrupted(BaseException):
+    """A stop signal arrived while the program was starting."""
+
+
+class StopSignals:
     """
-    Create a node with ``make_node()``, spin it, and return the exit code.
+    Turn SIGINT/SIGTERM into ``requested``; while ``abort_start`` is set, also raise.
 
-    ``startup_errors``: exception types that mean "cannot start" (one line,
-    exit 1). ``cleanup(node)`` runs before the node is destroyed;
+    A context manager. On exit both signals are ignored, not restored: the
+    process is only exiting then, and a late SIGTERM (a supervisor, launch's
+    escalation) must not turn a clean exit 0 into death by signal.
+    """
+
+    def __init__(self):
+        self.requested = threading.Event()
+        self.abort_start = True
+
+    def _handle(self, signum, frame):
+        first = not self.requested.is_set()
+        self.requested.set()
+        if first and self.abort_start:
+            raise Interrupted(signal.Signals(signum).name)
+
+    def __enter__(self):
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+        return False
+
+
+def run_node(make_node, args=None, startup_errors=(), finished=None):
+    """
+    Create a node with ``make_node()``, start and spin it, and return the exit code.
+
+    The node may have ``start()`` (work that can fail: opening a camera, loading
+    a model; ``startup_errors`` there mean one fatal line and exit 1) and
+    ``close()`` (stop and join its threads; runs before ``destroy_node``).
     ``finished(node)`` returning true ends the spin (a finite input ran out).
     """
-    rclpy.init(args=args)
-    try:
-        node = make_node()
-    except startup_errors as err:
-        rclpy.logging.get_logger('deeplab_ros').fatal(f'cannot start: {err}')
-        rclpy.try_shutdown()
-        return 1
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        while rclpy.ok() and not (finished and finished(node)):
-            executor.spin_once(timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if cleanup:
-            cleanup(node)
-        executor.remove_node(node)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    with StopSignals() as signals:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+        node = None
+        code = 0
+        try:
+            try:
+                node = make_node()
+                if hasattr(node, 'start'):
+                    node.start()
+            finally:
+                # From here on a signal only ends the spin: nothing raises into the
+                # cleanup below (the one place Interrupted can come from is above).
+                signals.abort_start = False
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            while (not signals.requested.is_set() and rclpy.ok()
+                   and not (finished and finished(node))):
+                executor.spin_once(timeout_sec=0.1)
+        except startup_errors as err:
+            logger = node.get_logger() if node else rclpy.logging.get_logger('deeplab_ros')
+            logger.fatal(f'cannot start: {err}')
+            code = 1
+        except (Interrupted, ExternalShutdownException):
+            pass
+        finally:
+            if node is not None:
+                if hasattr(node, 'close'):
+                    node.close()
+                node.destroy_node()
+            rclpy.try_shutdown()
+    return code

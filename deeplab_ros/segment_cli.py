@@ -16,30 +16,49 @@
 ``deeplab-segment``: try a DeepLab model on image files, no ROS needed.
 
 Writes ``<stem>_label.png`` (8-bit class ids at the input size),
-``<stem>_mask.png`` (dataset colors) and ``<stem>_overlay.png`` per image,
-and prints the classes found with their pixel share.
+``<stem>_mask.png`` (dataset colors) and ``<stem>_overlay.png`` per image
+(folders are expanded to the images inside; a stem seen twice gets ``-2``,
+so no result of the run is overwritten), and prints the classes found with
+their pixel share. Exit codes: 0 all written, 1 some image failed, 2 bad
+arguments or model, 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 import argparse
 from pathlib import Path
+import signal
 import sys
 
 import cv2
-
+from deeplab_ros.camera_node import IMAGE_SUFFIXES
 from deeplab_ros.datasets import DATASETS, get_dataset
+from deeplab_ros.image_encoding import ImageError, read_image_file
 from deeplab_ros.model_loading import load_model, ModelLoadError
-from deeplab_ros.model_zoo import ZOO
+from deeplab_ros.model_zoo import DEFAULT_MODEL, ZOO
 from deeplab_ros.segmenter import Segmenter
 from deeplab_ros.visualize import colorize, describe_classes, overlay
 
-DEFAULT_MODEL = 'mobilenetv2_coco_voctrainaug'
+
+def _number(kind, low, high=None):
+    """Return an argparse type: ``kind`` within [low, high], naming the range when not."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'{text!r} is not a {kind.__name__}') from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(
+                f'{value} is out of range: expected {low} to {high}' if high is not None
+                else f'{value} is out of range: expected at least {low}')
+        return value
+    return parse
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='deeplab-segment', description=__doc__.split('\n\n')[0],
         epilog='zoo models: ' + ', '.join(sorted(ZOO)))
-    parser.add_argument('images', nargs='+', type=Path, help='image files to segment')
+    parser.add_argument('images', nargs='+', type=Path,
+                        help='image files, or folders of images, to segment')
     parser.add_argument('--model', default=DEFAULT_MODEL,
                         help='model path (.tar.gz, .pb, SavedModel folder, .tflite) or zoo '
                              'name (default: %(default)s)')
@@ -48,15 +67,75 @@ def build_parser():
     parser.add_argument('--dataset', choices=['auto', *DATASETS], default='auto',
                         help='label space for colors and names (default: from the model)')
     parser.add_argument('--labels', help='class names file, one per line (overrides --dataset)')
-    parser.add_argument('--input-size', type=int, help='longest side fed to the model')
+    parser.add_argument('--input-size', type=_number(int, 16, 4096),
+                        help='longest side fed to the model (16 to 4096)')
     parser.add_argument('--device', default='auto', help='auto, cpu or gpu:N')
-    parser.add_argument('--threads', type=int, default=0, help='inference threads (0: all)')
-    parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity 0..1')
+    parser.add_argument('--threads', type=_number(int, 0, 256), default=0,
+                        help='inference threads, 0 to 256 (0: all cores)')
+    parser.add_argument('--alpha', type=_number(float, 0.0, 1.0), default=0.5,
+                        help='overlay opacity, 0 to 1')
     return parser
 
 
+def expand(paths):
+    """Replace each folder by the images inside it (sorted); files stay as given."""
+    found = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir()
+                            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            found.append(path)
+    return found
+
+
+def unique_stems(paths):
+    """Output stems for ``paths``: the file's stem, with ``-2``, ``-3``... when seen before."""
+    seen, stems = {}, []
+    for path in paths:
+        count = seen[path.stem] = seen.get(path.stem, 0) + 1
+        stems.append(path.stem if count == 1 else f'{path.stem}-{count}')
+    return stems
+
+
+def _write(path, image):
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f'cannot write {path}')
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        return run(build_parser().parse_args(argv))
+    except KeyboardInterrupt:
+        for signum in (signal.SIGINT, signal.SIGTERM):  # more signals change nothing now
+            signal.signal(signum, signal.SIG_IGN)
+        print('deeplab-segment: interrupted', file=sys.stderr)
+        return 130
+    finally:
+        if signal.getsignal(signal.SIGTERM) is _stop_on_sigterm:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def run(args):
+    if args.out.exists() and not args.out.is_dir():
+        print(f'deeplab-segment: --out {args.out} is a file; give a folder', file=sys.stderr)
+        return 2
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(f'deeplab-segment: cannot create --out {args.out}: {err.strerror}',
+              file=sys.stderr)
+        return 2
+    images = expand(args.images)
+    if not images:
+        print('deeplab-segment: no images found in ' + ', '.join(map(str, args.images)),
+              file=sys.stderr)
+        return 2
     try:
         model = load_model(args.model, device=args.device, num_threads=args.threads)
         dataset = get_dataset(model.dataset if args.dataset == 'auto' else args.dataset,
@@ -65,25 +144,32 @@ def main(argv=None):
     except (ModelLoadError, ValueError) as err:
         print(f'deeplab-segment: {err}', file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    failed = 0
-    for path in args.images:
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    written = 0
+    for path, stem in zip(images, unique_stems(images)):
+        try:
+            bgr = read_image_file(path)
+        except (ImageError, OSError) as err:
+            print(f'{path}: {err}, skipped', file=sys.stderr)
+            continue
         if bgr is None:
             print(f'{path}: cannot read as an image, skipped', file=sys.stderr)
-            failed += 1
             continue
         labels = segmenter.segment(bgr, color_order='bgr')
         mask_bgr = colorize(labels, dataset.colormap)[..., ::-1]
-        background = dataset.background_mask(labels)
-        stem = args.out / path.stem
-        cv2.imwrite(f'{stem}_label.png', labels)
-        cv2.imwrite(f'{stem}_mask.png', mask_bgr)
-        cv2.imwrite(f'{stem}_overlay.png',
-                    overlay(bgr, mask_bgr, args.alpha, background))
-        print(f'{path.name}: {describe_classes(labels, dataset)}')
-    print(f'wrote {len(args.images) - failed} result(s) to {args.out}')
-    return 1 if failed else 0
+        target = args.out / stem
+        try:
+            _write(f'{target}_label.png', labels)
+            _write(f'{target}_mask.png', mask_bgr)
+            _write(f'{target}_overlay.png',
+                   overlay(bgr, mask_bgr, args.alpha, dataset.background_mask(labels)))
+        except OSError as err:
+            print(f'{path}: {err}', file=sys.stderr)
+            continue
+        written += 1
+        print(f'{path.name}: {describe_classes(labels, dataset)}'
+              + (f' (saved as {stem}_*.png)' if stem != path.stem else ''), flush=True)
+    print(f'wrote {written} of {len(images)} result(s) to {args.out}')
+    return 0 if written == len(images) else 1
 
 
 if __name__ == '__main__':

@@ -27,7 +27,7 @@ import sys
 
 import cv2
 from deeplab_ros.image_encoding import image_to_array
-from deeplab_ros.node_parameters import declare, Spec
+from deeplab_ros.node_parameters import declare, read, Spec
 from deeplab_ros.ros_main import run_node
 from deeplab_ros.visualize import class_shares
 import numpy as np
@@ -91,7 +91,8 @@ class ViewerNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('deeplab_viewer', **kwargs)
-        param = declare(self, PARAMETERS)
+        declare(self, PARAMETERS)
+        param = read(self, PARAMETERS)
         self.output_dir = Path(param['output_dir']) if param['output_dir'] else None
         if self.output_dir:
             self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -99,6 +100,7 @@ class ViewerNode(Node):
         deeplab = param['deeplab_node']
         self.names = {}
         self.frames = 0
+        self.camera_frames = 0
         self.summaries = []
         self._pending = {}
         qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
@@ -115,6 +117,7 @@ class ViewerNode(Node):
 
     def _receiver(self, part):
         def receive(msg):
+            self.camera_frames += part == 'camera'
             key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
             parts = self._pending.setdefault(key, {})
             parts[part] = msg
@@ -124,6 +127,12 @@ class ViewerNode(Node):
             while len(self._pending) > PENDING_LIMIT:
                 self._pending.pop(next(iter(self._pending)))
         return receive
+
+    def missing_parts(self):
+        """Name the outputs the frames still waiting lack, e.g. 'label_map, overlay'."""
+        missing = {part for parts in self._pending.values() for part in PARTS
+                   if part not in parts}
+        return ', '.join(sorted(missing)) or 'outputs'
 
     def _show(self, parts):
         self.frames += 1

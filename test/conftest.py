@@ -22,6 +22,8 @@ import sys
 import threading
 import time
 
+from deeplab_ros.model_zoo import MIRROR_VARIABLE
+from deeplab_ros.sample_data import cached_data, DATA_VARIABLE, find_data_dir
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,22 +35,33 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
 os.environ.setdefault('PYTHONUNBUFFERED', '1')
 
 
-def find_data_dir():
-    """Return the shared test data folder, or None when it is absent."""
-    candidates = [os.environ.get('DEEPLAB_ROS_TEST_DATA'), REPO.parent / 'shared' / 'data']
-    for candidate in candidates:
-        if candidate and (Path(candidate) / 'models').is_dir():
-            return Path(candidate)
-    return None
+DATA = find_data_dir()
+NO_DATA = ('the real models and photos were not found, so {count} test(s) that need them did '
+           'not run: `make test-data` downloads them (about 7 MB, into '
+           f'{cached_data()}; {MIRROR_VARIABLE} for a mirror), or set {DATA_VARIABLE}')
+_deselected = []
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without the data, leave out every test that needs it, and say so once (below)."""
+    if DATA is not None:
+        return
+    needs = [item for item in items if 'data_dir' in getattr(item, 'fixturenames', ())]
+    if needs:
+        _deselected.extend(needs)
+        config.hook.pytest_deselected(items=needs)
+        items[:] = [item for item in items if item not in needs]
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _deselected:
+        terminalreporter.write_line(NO_DATA.format(count=len(_deselected)), yellow=True)
 
 
 @pytest.fixture(scope='session')
 def data_dir():
-    """Real models and photos from ../shared/data (or $DEEPLAB_ROS_TEST_DATA)."""
-    found = find_data_dir()
-    if found is None:
-        pytest.skip('test data not found: set DEEPLAB_ROS_TEST_DATA or provide ../shared/data')
-    return found
+    """Real models and photos: $DEEPLAB_ROS_TEST_DATA, ../shared/data or the download cache."""
+    return DATA
 
 
 @pytest.fixture(scope='session')

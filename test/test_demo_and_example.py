@@ -22,6 +22,7 @@ import cv2
 from lint_paths import REPO
 from node_harness import Harness, start_node
 import numpy as np
+from PIL import Image as PilImage
 from std_msgs.msg import Float32
 
 from conftest import RosProcess  # noqa: I100  (test helper, not a third-party module)
@@ -34,14 +35,18 @@ def test_make_demo_headless_on_the_shared_photos(data_dir, tmp_path):
     result = subprocess.run(['make', '-s', 'demo', f'OUTPUT={tmp_path}'], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert f'3 frame(s) written to {tmp_path}' in result.stdout
-    assert 'bird 21' in result.stdout and 'dog 4' in result.stdout
+    # Three photos looped 4 times at 2 Hz: every one of the 12 frames, the first included.
+    assert '3 photo(s) looped 4 times at 2 Hz (12 frames)' in result.stdout
+    assert f'12 frame(s) written to {tmp_path}' in result.stdout
+    assert result.stdout.count('bird 21') == 4 and result.stdout.count('dog 4') == 4
     labels = [cv2.imread(str(tmp_path / f'frame_{i:04d}_label.png'), cv2.IMREAD_UNCHANGED)
-              for i in (1, 2, 3)]
+              for i in range(1, 13)]
     bird = next(m for m in labels if m.shape == (513, 513) and (m == BIRD).any())
     assert (bird == BIRD).mean() > 0.15
     picture = cv2.imread(str(tmp_path / 'frame_0001.png'))
     assert picture.shape[1] == 3 * labels[0].shape[1]  # camera | overlay | mask
+    with PilImage.open(tmp_path / 'demo.gif') as animation:
+        assert animation.n_frames == 12
 
 
 def test_class_coverage_example(pascal_model, data_dir):

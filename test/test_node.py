@@ -195,7 +195,8 @@ def test_runtime_parameters(harness, bird_bgr):
         'overlay_alpha': (2.0, 'overlay_alpha'),
         'output_resolution': ('huge', 'output_resolution must be one of input, model'),
         'mask_classes': (['unicorn'], "unknown class 'unicorn'"),
-        'model_path': ('/tmp/other.tflite', 'read-only'),
+        'model_path': ('/tmp/other.tflite', 'applied at configure, so the node must be '
+                                            'unconfigured'),
         'input_size': (8, 'input_size must be 0 or at least 16'),
     }
     for name, (value, reason) in rejected.items():

@@ -12,24 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node's ROS-free parts: frame mailbox, statistics, parameter table and YAML."""
+"""The node's ROS-free parts: statistics, health, parameter table and YAML."""
 
-from deeplab_ros.node import LatestFrame
 from deeplab_ros.node_parameters import check, descriptor, PARAMETERS
-from deeplab_ros.node_stats import NodeStats
+from deeplab_ros.node_stats import health, NodeStats
 from lint_paths import REPO
 import pytest
 from rcl_interfaces.msg import ParameterType
 import yaml
-
-
-def test_latest_frame_keeps_only_the_newest():
-    box = LatestFrame()
-    assert box.take(timeout=0.01) is None
-    assert box.put('a') is False
-    assert box.put('b') is True  # 'a' was never taken: dropped
-    assert box.take(timeout=0.01) == 'b'
-    assert box.take(timeout=0.01) is None
 
 
 def test_stats_windows_and_totals():
@@ -49,11 +39,31 @@ def test_stats_windows_and_totals():
     assert values['input_rate_hz'] == 5.0 and values['output_rate_hz'] == 2.5
     assert values['inference_ms_mean'] == 50.0 and values['latency_ms_p50'] == 25.0
     assert (values['frames_dropped'], values['bad_frames']) == (1, 1)
-    assert not report['ok'] and '1 bad input frame' in report['message']
+    assert health('active', report) == (
+        'WARN', '1 bad input frame(s) and 0 failed frame(s) dropped in the last 2.0 s')
     now[0] = 3.0
     report = stats.report()
-    assert report['ok'] and report['message'] == 'waiting for images'
+    assert health('active', report, topic='/cam') == ('OK', 'waiting for images on /cam')
     assert report['values']['frames_received'] == 10 and report['values']['input_rate_hz'] == 0
+
+
+def test_health_names_idle_stalled_and_dead_states():
+    now = [0.0]
+    stats = NodeStats(clock=lambda: now[0])
+    for _ in range(30):
+        stats.received()
+    now[0] = 1.0
+    report = stats.report()
+    idle = health('active', report, subscribed=False)
+    assert idle == ('OK', 'idle: nobody subscribes to an output (30.0 Hz arriving, none '
+                          'segmented)')
+    level, message = health('active', report, silent_for=6.0)
+    assert level == 'ERROR' and message.startswith('no output for 6 s although frames arrive')
+    assert health('active', report, silent_for=6.0, rate=0.1)[0] == 'OK'  # 10 s period
+    assert health('active', report, workers_alive=False)[0] == 'ERROR'
+    assert health('inactive', report) == ('OK', 'inactive: no inference until activated')
+    assert health('unconfigured', report, config_error='model x is empty') == (
+        'ERROR', 'unconfigured: model x is empty')
 
 
 def test_every_parameter_has_a_description_and_type():
@@ -63,6 +73,8 @@ def test_every_parameter_has_a_description_and_type():
         assert desc.type != ParameterType.PARAMETER_NOT_SET or desc.dynamic_typing, name
     assert descriptor(PARAMETERS['overlay_alpha']).floating_point_range[0].to_value == 1.0
     assert descriptor(PARAMETERS['model_path']).read_only
+    managed = descriptor(PARAMETERS['model_path'], managed=True)
+    assert not managed.read_only and 'applied at configure' in managed.description
     assert not descriptor(PARAMETERS['rate']).read_only
 
 
@@ -72,6 +84,8 @@ def test_check_rejects_with_reasons():
         check({'qos': 'fast'})
     with pytest.raises(ValueError, match='input_size must be 0 or at least 16'):
         check({'input_size': 4})
+    with pytest.raises(ValueError, match=r'rate must be 0 \(every frame\) or at least 0.01'):
+        check({'rate': 1e-12})
 
 
 def test_config_yaml_holds_exactly_the_declared_parameters():

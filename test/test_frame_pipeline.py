@@ -1,0 +1,169 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The frame pipeline on its own (no ROS): newest frame, rate, errors, stop and restart."""
+
+import threading
+import time
+
+from deeplab_ros.frame_pipeline import FramePipeline
+import pytest
+
+
+class Recorder:
+    """Stages that record what passed; ``gate`` holds the model until released."""
+
+    def __init__(self, rate=0.0, fail=None):
+        self.settings = {'rate': rate}
+        self.fail = fail or {}
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.finished = []
+        self.errors = []
+        self.pipeline = FramePipeline(self.prepare, self.infer, self.finish,
+                                      lambda: dict(self.settings), self.on_error)
+
+    def _maybe_fail(self, stage, job):
+        if self.fail.get(stage) == job.frame:
+            raise ValueError(f'{stage} broke on {job.frame}')
+
+    def prepare(self, job):
+        if job.frame == 'skip':
+            return False
+        self._maybe_fail('prepare', job)
+
+    def infer(self, job):
+        self.entered.set()
+        self.gate.wait(10)
+        self._maybe_fail('infer', job)
+
+    def finish(self, job):
+        self._maybe_fail('finish', job)
+        self.finished.append(job.frame)
+
+    def on_error(self, stage, err):
+        self.errors.append((stage, str(err)))
+
+    def wait_finished(self, count, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while len(self.finished) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return list(self.finished)
+
+
+@pytest.fixture
+def recorder():
+    made = []
+
+    def make(**kwargs):
+        made.append(Recorder(**kwargs))
+        made[-1].pipeline.start()
+        return made[-1]
+    yield make
+    for rec in made:
+        rec.gate.set()
+        rec.pipeline.stop()
+
+
+def test_only_the_newest_frame_waits(recorder):
+    rec = recorder()
+    rec.gate.clear()
+    assert rec.pipeline.put('a') is False
+    assert rec.entered.wait(5)          # 'a' is in the model
+    assert rec.pipeline.put('b') is False
+    assert rec.pipeline.put('c') is True  # 'b' was never taken: replaced
+    rec.gate.set()
+    assert rec.wait_finished(2) == ['a', 'c']
+
+
+def test_skipped_frames_are_not_processed(recorder):
+    rec = recorder()
+    rec.pipeline.put('skip')
+    time.sleep(0.05)
+    rec.pipeline.put('x')
+    assert rec.wait_finished(1) == ['x']
+
+
+def test_a_rate_change_applies_to_the_wait_already_started(recorder):
+    rec = recorder(rate=0.01)           # one frame every 100 s
+    rec.pipeline.put('first')
+    assert rec.wait_finished(1) == ['first']
+    rec.pipeline.put('second')
+    time.sleep(0.3)
+    assert rec.finished == ['first']    # held back by the rate
+    rec.settings['rate'] = 50.0
+    rec.pipeline.wake()
+    assert rec.wait_finished(2, timeout=3.0) == ['first', 'second']
+
+
+def test_an_absurd_period_neither_crashes_nor_blocks_stop(recorder):
+    rec = recorder(rate=1e-12)          # 1e12 s: would overflow a single timed wait
+    rec.pipeline.put('first')
+    assert rec.wait_finished(1) == ['first']
+    rec.pipeline.put('second')
+    time.sleep(0.2)
+    assert rec.pipeline.alive and not rec.errors
+    started = time.monotonic()
+    rec.pipeline.stop()
+    assert time.monotonic() - started < 3.0
+    assert not rec.pipeline.running
+
+
+@pytest.mark.parametrize('stage', ['prepare', 'infer', 'finish'])
+def test_an_error_in_any_stage_is_reported_and_the_next_frame_served(recorder, stage):
+    rec = recorder(fail={stage: 'bad'})
+    rec.pipeline.put('bad')
+    deadline = time.monotonic() + 5
+    while not rec.errors and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert rec.errors == [(stage, f'{stage} broke on bad')]
+    assert rec.pipeline.errors == {stage: 1}
+    rec.pipeline.put('good')
+    assert rec.wait_finished(1) == ['good']
+    assert rec.pipeline.alive
+
+
+def test_an_error_in_the_settings_does_not_kill_a_thread(recorder):
+    rec = recorder()
+    rec.settings = None                 # settings() now raises TypeError
+    rec.pipeline.put('x')
+    deadline = time.monotonic() + 5
+    while not rec.errors and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert rec.errors and rec.errors[0][0] == 'internal'
+    rec.settings = {'rate': 0.0}
+    rec.pipeline.put('y')
+    assert 'y' in rec.wait_finished(1)
+    assert rec.pipeline.alive
+
+
+def test_stop_joins_both_threads_and_start_resumes(recorder):
+    rec = recorder()
+    rec.gate.clear()
+    rec.pipeline.put('in-flight')
+    assert rec.entered.wait(5)
+    stopper = threading.Thread(target=rec.pipeline.stop)
+    stopper.start()
+    time.sleep(0.1)
+    rec.gate.set()                      # the model call in flight returns
+    stopper.join(5)
+    assert not stopper.is_alive() and not rec.pipeline.running
+    names = {t.name for t in threading.enumerate()}
+    assert not names & {'deeplab_infer', 'deeplab_output'}
+    rec.pipeline.put('stale')           # arrives while stopped: discarded by start()
+    rec.pipeline.start()
+    rec.pipeline.put('after')
+    assert rec.wait_finished(1)[-1] == 'after'
+    assert 'stale' not in rec.finished

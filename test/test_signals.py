@@ -1,0 +1,160 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Every executable ends cleanly on Ctrl-C, double Ctrl-C, SIGTERM and their mixes.
+
+Real processes get real signals (the demo's whole process group, as a
+terminal's Ctrl-C does); each must exit within 3 s with code 0 (130 for the
+command-line tool) and print no traceback, whether streaming, idle or still
+loading its model.
+"""
+
+import os
+import signal
+import threading
+import time
+
+import cv2
+from node_harness import Harness, start_node
+import pytest
+
+SCENARIOS = {
+    'SIGINT': [signal.SIGINT],
+    'double SIGINT': [signal.SIGINT, 0.05, signal.SIGINT],
+    'triple SIGINT': [signal.SIGINT, 0.02, signal.SIGINT, 0.1, signal.SIGINT],
+    'SIGTERM': [signal.SIGTERM],
+    'SIGINT then SIGTERM': [signal.SIGINT, 0.05, signal.SIGTERM],
+}
+PROMPT = 3.0  # seconds from the first signal to the exit
+
+
+def interrupt(process, scenario, group=False, expected_code=0):
+    """Send the scenario's signals; assert a prompt, clean exit; return the output."""
+    assert process.proc.poll() is None, process.output
+    started = time.monotonic()
+    for step in SCENARIOS[scenario]:
+        if isinstance(step, float):
+            time.sleep(step)
+        elif group:
+            os.killpg(process.proc.pid, step)
+        else:
+            process.proc.send_signal(step)
+    try:
+        process.proc.wait(timeout=15)
+    finally:
+        elapsed = time.monotonic() - started
+        code, output = process.stop()
+    assert code == expected_code, f'{scenario}: exit {code}\n{output[-3000:]}'
+    assert 'Traceback' not in output and 'KeyboardInterrupt' not in output, output[-3000:]
+    assert 'context is invalid' not in output, output[-3000:]
+    assert elapsed < PROMPT, f'{scenario}: took {elapsed:.1f} s to exit'
+    return output
+
+
+class Streamer:
+    """A camera in this process publishing the bird photo at 10 Hz until closed."""
+
+    def __init__(self, data_dir, name):
+        self.harness = Harness(name, image=f'/{name}/camera')
+        self.frame = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        i = 0
+        while not self._stop.wait(0.1):
+            self.harness.publisher.publish(self.harness.frame(self.frame, 'bgr8', f'f{i}'))
+            i += 1
+
+    def __enter__(self):
+        self.harness.wait_for_subscriber()
+        self.harness.send(self.harness.frame(self.frame, 'bgr8', 'first'))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        self.harness.close()
+
+
+@pytest.mark.parametrize('scenario', sorted(SCENARIOS))
+def test_deeplab_node_while_streaming(pascal_model, data_dir, scenario):
+    name = f'sig_{scenario.replace(" ", "_")}'.lower()
+    node = start_node(pascal_model, name=name, image=f'/{name}/camera')
+    with Streamer(data_dir, name) as streamer:
+        time.sleep(0.5)  # several frames in flight: inference and publishing busy
+        assert streamer.harness.received['label_map']
+        interrupt(node, scenario)
+
+
+@pytest.mark.parametrize('scenario', ['double SIGINT', 'SIGTERM'])
+def test_deeplab_node_while_idle(pascal_model, scenario):
+    node = start_node(pascal_model, name='sig_idle', image='/sig_idle/camera')
+    interrupt(node, scenario)
+
+
+@pytest.mark.parametrize('scenario', ['SIGINT', 'triple SIGINT', 'SIGINT then SIGTERM'])
+def test_deeplab_node_while_loading_its_model(ros_process, tmp_path, scenario):
+    # A .pb model imports TensorFlow first, which takes seconds: the signal lands there.
+    model = tmp_path / 'graph.pb'
+    model.write_bytes(b'not a graph, but loading starts with importing TensorFlow')
+    node = ros_process(['-m', 'deeplab_ros.node', '--ros-args', '-p', f'model_path:={model}'])
+    assert node.wait_for_output('loading model', timeout=30), node.output
+    output = interrupt(node, scenario)
+    assert 'cannot start' not in output  # stopped before the model could fail
+
+
+@pytest.mark.parametrize('scenario', ['SIGINT', 'double SIGINT', 'SIGINT then SIGTERM',
+                                      'SIGTERM'])
+def test_camera_node_while_streaming(ros_process, data_dir, scenario):
+    camera = ros_process(['-m', 'deeplab_ros.camera_node', '--ros-args', '-p',
+                          f'source:={data_dir / "images"}', '-p', 'framerate:=30.0',
+                          '-r', 'image_raw:=/sig_camera/image_raw'])
+    assert camera.wait_for_output('publishing', timeout=20), camera.output
+    time.sleep(0.5)
+    interrupt(camera, scenario)
+
+
+@pytest.mark.parametrize('module', ['deeplab_ros.viewer', 'deeplab_ros.class_coverage_example'])
+@pytest.mark.parametrize('scenario', ['triple SIGINT', 'SIGTERM'])
+def test_viewer_and_example_while_idle(ros_process, module, scenario):
+    process = ros_process(['-m', module])
+    time.sleep(1.5)  # started and spinning
+    interrupt(process, scenario)
+
+
+@pytest.mark.parametrize('scenario', ['double SIGINT', 'SIGTERM'])
+def test_segment_cli_while_working(ros_process, data_dir, pascal_model, tmp_path, scenario):
+    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    for i in range(60):
+        cv2.imwrite(str(photos / f'p{i:02d}.png'), bird)
+    cli = ros_process(['-m', 'deeplab_ros.segment_cli', str(photos), '--model',
+                       str(pascal_model), '--out', str(tmp_path / 'out')])
+    assert cli.wait_for_output('p00.png:', timeout=30), cli.output
+    output = interrupt(cli, scenario, expected_code=130)
+    assert 'interrupted' in output
+
+
+@pytest.mark.parametrize('scenario', ['double SIGINT', 'SIGINT then SIGTERM'])
+def test_demo_on_ctrl_c_to_its_process_group(ros_process, tmp_path, data_dir, scenario):
+    env = {k: v for k, v in os.environ.items() if k != 'DISPLAY'}
+    demo = ros_process(['-m', 'deeplab_ros.demo', '--no-window', '--output', str(tmp_path)],
+                       env=env, start_new_session=True)
+    assert demo.wait_for_output('frame    1', timeout=60), demo.output
+    output = interrupt(demo, scenario, group=True)
+    assert 'frame(s) written' in output
