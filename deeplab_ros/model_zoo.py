@@ -149,8 +149,8 @@ def writable_folder(folder):
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise PermissionError(13, 'Permission denied')
+        with tempfile.TemporaryFile(dir=folder):  # the real test, even for root
+            pass
     except OSError as err:
         raise DownloadError(f'cannot write to the model cache {folder}: '
                             f'{err.strerror or err}; set {CACHE_VARIABLE} to a writable '

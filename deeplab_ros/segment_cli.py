@@ -125,12 +125,6 @@ def run(args):
     if args.out.exists() and not args.out.is_dir():
         print(f'deeplab-segment: --out {args.out} is a file; give a folder', file=sys.stderr)
         return 2
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        print(f'deeplab-segment: cannot create --out {args.out}: {err.strerror}',
-              file=sys.stderr)
-        return 2
     images = expand(args.images)
     if not images:
         print('deeplab-segment: no images found in ' + ', '.join(map(str, args.images)),
@@ -143,6 +137,12 @@ def run(args):
         segmenter = Segmenter(model, args.input_size)
     except (ModelLoadError, ValueError) as err:
         print(f'deeplab-segment: {err}', file=sys.stderr)
+        return 2
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(f'deeplab-segment: cannot create --out {args.out}: {err.strerror}',
+              file=sys.stderr)
         return 2
     written = 0
     for path, stem in zip(images, unique_stems(images)):

@@ -14,13 +14,17 @@
 
 """Shared fixtures: test data location and a localhost-only ROS 2 context."""
 
+import http.server
 import os
 from pathlib import Path
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 
 from deeplab_ros.model_zoo import MIRROR_VARIABLE
 from deeplab_ros.sample_data import cached_data, DATA_VARIABLE, find_data_dir
@@ -78,6 +82,16 @@ def ros_context():
     rclpy.init(context=context)
     yield context
     rclpy.try_shutdown(context=context)
+
+
+def png_declaring(width, height):
+    """A tiny PNG whose header declares ``width`` x ``height`` (a decompression bomb)."""
+    def chunk(kind, body):
+        return (struct.pack('>I', len(body)) + kind + body
+                + struct.pack('>I', zlib.crc32(kind + body) & 0xffffffff))
+    ihdr = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr)
+            + chunk(b'IDAT', zlib.compress(b'\0' * 1024)) + chunk(b'IEND', b''))
 
 
 def spin_until(node, predicate, timeout):
@@ -149,3 +163,49 @@ def ros_process():
     yield start
     for process in started:
         process.stop()
+
+
+class Server:
+    """Serves ``files`` (path -> bytes); '/cut/...' promises more bytes than it sends."""
+
+    def __init__(self):
+        self.files = {}
+        self.requests = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802  (the http.server API's name)
+                server.requests.append(self.path)
+                body = server.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                promised = len(body) * 2 if self.path.startswith('/cut/') else len(body)
+                self.send_header('Content-Length', str(promised))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.url = f'http://127.0.0.1:{self.httpd.server_port}/'
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def free_port():
+    """A port on 127.0.0.1 that nobody listens on (an offline server)."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server on 127.0.0.1 serving what the test puts in ``files``."""
+    running = Server()
+    yield running
+    running.httpd.shutdown()
+    running.httpd.server_close()

@@ -25,6 +25,8 @@ import time
 from conftest import RosProcess
 from deeplab_ros.image_encoding import array_to_image
 from diagnostic_msgs.msg import DiagnosticArray
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.srv import SetParameters, SetParametersAtomically
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -51,7 +53,7 @@ class Harness:
     """Publishes camera frames on ``image`` and records everything the node sends."""
 
     def __init__(self, node_name='deeplab', reliability=ReliabilityPolicy.RELIABLE,
-                 compressed=False, image='image'):
+                 compressed=False, image='image', outputs=OUTPUTS):
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node('harness', context=self.context)
@@ -62,7 +64,7 @@ class Harness:
         self.publisher = self.node.create_publisher(
             topic_type, image + '/compressed' if compressed else image,
             QoSProfile(depth=1, reliability=reliability))
-        for output in OUTPUTS:
+        for output in outputs:
             self.node.create_subscription(
                 Image, f'/{node_name}/{output}', self._recorder(self.received[output]),
                 QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
@@ -72,6 +74,9 @@ class Harness:
                                                     f'/{node_name}/set_parameters')
         self.atomic_client = self.node.create_client(
             SetParametersAtomically, f'/{node_name}/set_parameters_atomically')
+        self.change_state_client = self.node.create_client(ChangeState,
+                                                           f'/{node_name}/change_state')
+        self.get_state_client = self.node.create_client(GetState, f'/{node_name}/get_state')
         self.node_name = node_name
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
@@ -128,17 +133,46 @@ class Harness:
             assert time.monotonic() < deadline, 'the node never subscribed to image'
             time.sleep(0.05)
 
+    def call(self, client, request, timeout=60.0):
+        """Call a service of the node and return the response."""
+        assert client.wait_for_service(timeout_sec=10), client.srv_name
+        future = client.call_async(request)
+        deadline = time.monotonic() + timeout
+        while not future.done() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert future.done(), f'{client.srv_name} did not answer in {timeout} s'
+        return future.result()
+
     def set_parameters(self, atomic=False, **values):
         """Set the node's parameters; return the SetParametersResult list (one if atomic)."""
         client = self.atomic_client if atomic else self.param_client
-        assert client.wait_for_service(timeout_sec=10)
         parameters = [Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
-        future = client.call_async(client.srv_type.Request(parameters=parameters))
-        deadline = time.monotonic() + 10
-        while not future.done() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        response = future.result()
+        response = self.call(client, client.srv_type.Request(parameters=parameters))
         return [response.result] if atomic else response.results
+
+    def transition(self, label):
+        """Ask for a lifecycle transition ('configure', 'activate', ...); return success."""
+        request = ChangeState.Request(transition=Transition(label=label))
+        return self.call(self.change_state_client, request).success
+
+    def state(self):
+        return self.call(self.get_state_client, GetState.Request()).current_state.label
+
+    def status(self, timeout=5.0):
+        """Return (level, message, values) of the node's next /diagnostics status."""
+        name = f'{self.node_name}: segmentation'
+        seen = len(self.diagnostics)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                fresh = [s for array in self.diagnostics[seen:] for s in array.status
+                         if s.name == name]
+            if fresh:
+                level = fresh[-1].level  # a byte: 0 OK, 1 WARN, 2 ERROR
+                return (level[0] if isinstance(level, bytes) else level, fresh[-1].message,
+                        {kv.key: kv.value for kv in fresh[-1].values})
+            time.sleep(0.05)
+        raise AssertionError(f'no /diagnostics from {name} in {timeout} s')
 
     def latched_labels(self, timeout=10.0):
         """Subscribe to ~/labels now (a late joiner) and return the first message."""

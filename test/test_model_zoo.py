@@ -14,52 +14,15 @@
 
 """Zoo downloads against a local HTTP server on 127.0.0.1, and safe extraction."""
 
-import http.server
 import io
-import socket
+import os
+import subprocess
+import sys
 import tarfile
-import threading
 
 from deeplab_ros import model_zoo
 from deeplab_ros.model_loading import load_model, ModelLoadError
 import pytest
-
-
-class Server:
-    """Serves ``files`` (path -> bytes); '/cut/...' promises more bytes than it sends."""
-
-    def __init__(self):
-        self.files = {}
-        self.requests = []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802  (the http.server API's name)
-                server.requests.append(self.path)
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                promised = len(body) * 2 if self.path.startswith('/cut/') else len(body)
-                self.send_header('Content-Length', str(promised))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.url = f'http://127.0.0.1:{self.httpd.server_port}/'
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def server():
-    running = Server()
-    yield running
-    running.httpd.shutdown()
-    running.httpd.server_close()
 
 
 def tarball_bytes(members):
@@ -117,10 +80,8 @@ def test_interrupted_download_leaves_no_file(server, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_offline_error_names_url_and_manual_placement(tmp_path):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(('127.0.0.1', 0))
-        url = f'http://127.0.0.1:{probe.getsockname()[1]}/m.tar.gz'
+def test_offline_error_names_url_and_manual_placement(tmp_path, free_port):
+    url = f'http://127.0.0.1:{free_port}/m.tar.gz'
     with pytest.raises(model_zoo.DownloadError) as error:
         model_zoo.download(url, tmp_path / 'm.tar.gz', progress=None)
     text = str(error.value)
@@ -166,3 +127,112 @@ def test_unreachable_zoo_model_is_a_load_error(tmp_path, monkeypatch):
     monkeypatch.setitem(model_zoo.ZOO, 'gone', entry)
     with pytest.raises(ModelLoadError, match='cannot download http://127.0.0.1:9/gone.tar.gz'):
         load_model('gone', cache=tmp_path)
+
+
+# Hardening: races, unwritable caches, permissions, mirrors, checksums -----------------
+
+RACE = """
+import sys
+from deeplab_ros import model_zoo
+print(model_zoo.tarball_graph(sys.argv[1], sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize('attempt', range(3))
+def test_two_processes_extracting_one_tarball_both_succeed(tmp_path, attempt):
+    tarball = tmp_path / 'model.tar.gz'
+    # Large enough (incompressible) that both extractions overlap.
+    tarball.write_bytes(tarball_bytes({
+        'model/frozen_inference_graph.pb': b'graph',
+        **{f'model/variables/{i}.bin': os.urandom(1 << 20) for i in range(6)}}))
+    cache = tmp_path / 'cache'
+    runs = [subprocess.Popen([sys.executable, '-c', RACE, str(tarball), str(cache)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    results = [run.communicate(timeout=60) + (run.returncode,) for run in runs]
+    for out, err, code in results:
+        assert code == 0, err
+        assert 'Traceback' not in err
+    assert results[0][0] == results[1][0]
+    assert len(list((cache / 'extracted').iterdir())) == 1  # no staging folder left
+
+
+def test_the_loser_of_an_extraction_race_uses_the_winners_result(tmp_path, monkeypatch):
+    tarball = tmp_path / 'model.tar.gz'
+    tarball.write_bytes(tarball_bytes({'model/frozen_inference_graph.pb': b'graph'}))
+    destination = tmp_path / 'out'
+    real_extract = tarfile.TarFile.extractall
+
+    def winner_first(self, path, *args, **kwargs):
+        real_extract(self, path, *args, **kwargs)
+        real_extract(self, destination, *args, **kwargs)  # the other process finishes first
+    monkeypatch.setattr(tarfile.TarFile, 'extractall', winner_first)
+    assert model_zoo.extract_tarball(tarball, destination) == destination
+    assert (destination / 'model' / 'frozen_inference_graph.pb').read_bytes() == b'graph'
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith('out.')] == []
+
+
+@pytest.mark.parametrize('cache', ['/sys/kernel', 'under_a_file/cache'])
+def test_an_unwritable_cache_is_one_line_naming_the_variable(tmp_path, cache, monkeypatch,
+                                                             server):
+    if cache.startswith('under'):
+        (tmp_path / 'under_a_file').write_bytes(b'a file, not a folder')
+        cache = str(tmp_path / cache)
+    monkeypatch.setenv('DEEPLAB_ROS_CACHE', cache)
+    server.files['/m/tiny.tflite'] = b'x'
+    monkeypatch.setitem(model_zoo.ZOO, 'tiny', model_zoo.ZooModel(
+        'tiny', 'tiny.tflite', 'pascal', 513, '-', server.url + 'm/'))
+    with pytest.raises(ModelLoadError) as error:
+        load_model('tiny')
+    assert str(error.value).startswith(f'cannot write to the model cache {cache}: ')
+    assert str(error.value).endswith('set DEEPLAB_ROS_CACHE to a writable folder')
+    tarball = tmp_path / 'm.tar.gz'
+    tarball.write_bytes(tarball_bytes({'frozen_inference_graph.pb': b'graph'}))
+    with pytest.raises(ModelLoadError, match='cannot write to the model cache'):
+        load_model(tarball)
+
+
+def test_cache_files_and_folders_honour_the_umask(tmp_path, server):
+    server.files['/m/f.bin'] = b'data'
+    tarball = tmp_path / 'm.tar.gz'
+    tarball.write_bytes(tarball_bytes({'frozen_inference_graph.pb': b'graph'}))
+    old = os.umask(0o022)
+    try:
+        path = model_zoo.download(server.url + 'm/f.bin', tmp_path / 'c' / 'f.bin',
+                                  progress=None)
+        folder = model_zoo.extract_tarball(tarball, tmp_path / 'c' / 'x')
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert folder.stat().st_mode & 0o777 == 0o755
+
+
+def test_the_mirror_serves_every_download_by_file_name(tmp_path, server, monkeypatch):
+    server.files['/mirror/deeplabv3_mnv2_pascal_quant.tflite'] = b'model bytes'
+    monkeypatch.setenv('DEEPLAB_ROS_DOWNLOAD_MIRROR', server.url + 'mirror/')
+    assert model_zoo.source_url(model_zoo.ZOO['xception_coco_voctrainaug'].url) == (
+        server.url + 'mirror/deeplabv3_pascal_train_aug_2018_01_04.tar.gz')
+    path = model_zoo.download('https://example.invalid/a/deeplabv3_mnv2_pascal_quant.tflite',
+                              tmp_path / 'm.tflite', progress=None)
+    assert path.read_bytes() == b'model bytes'
+    assert server.requests == ['/mirror/deeplabv3_mnv2_pascal_quant.tflite']
+
+
+def test_a_checksum_mismatch_lands_nothing(tmp_path, server):
+    server.files['/m/f.bin'] = b'tampered'
+    with pytest.raises(model_zoo.DownloadError, match='does not have the expected content'):
+        model_zoo.download(server.url + 'm/f.bin', tmp_path / 'f.bin', progress=None,
+                           sha256='0' * 64)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tensorflow_start_up_noise_does_not_bury_the_error(tmp_path):
+    model = tmp_path / 'bad.pb'
+    model.write_bytes(b'not a graph')
+    result = subprocess.run([sys.executable, '-m', 'deeplab_ros.segment_cli', 'x.png',
+                             '--model', str(model)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f'deeplab-segment: {model} is not a frozen TensorFlow graph (GraphDef): Error parsing '
+        "message with type 'tensorflow.GraphDef': Wire format was corrupt; download it again "
+        'or check the file']

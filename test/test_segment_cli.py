@@ -14,9 +14,14 @@
 
 """The deeplab-segment command on a real photo."""
 
+import subprocess
+import sys
+
+from conftest import png_declaring
 import cv2
 from deeplab_ros.segment_cli import main
 import numpy as np
+import pytest
 
 
 def test_writes_label_mask_and_overlay(data_dir, pascal_model, tmp_path, capsys):
@@ -41,3 +46,65 @@ def test_bad_model_and_unreadable_image(tmp_path, capsys, pascal_model):
     junk.write_bytes(b'not an image')
     assert main([str(junk), '--model', str(pascal_model), '--out', str(tmp_path)]) == 1
     assert 'cannot read as an image' in capsys.readouterr().err
+
+
+# Hardening: every bad argument or output is one clear message and a non-zero exit ----------
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, '-m', 'deeplab_ros.segment_cli', *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_out_is_an_existing_file(tmp_path, pascal_model, data_dir):
+    (tmp_path / 'taken').write_text('x')
+    result = run_cli(data_dir / 'images' / 'dog_segmentation.bmp', '--model', pascal_model,
+                     '--out', tmp_path / 'taken')
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert f'--out {tmp_path / "taken"} is a file; give a folder' in result.stderr
+
+
+def test_unwritable_out_is_reported_per_image_and_fails(pascal_model, data_dir):
+    result = run_cli(data_dir / 'images' / 'dog_segmentation.bmp', '--model', pascal_model,
+                     '--out', '/sys/kernel')
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'cannot write /sys/kernel/dog_segmentation_label.png' in result.stderr
+    assert 'wrote 0 of 1 result(s)' in result.stdout
+
+
+def test_same_stem_twice_never_overwrites_and_folders_expand(tmp_path, pascal_model, data_dir):
+    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+    (tmp_path / 'a').mkdir()
+    (tmp_path / 'b').mkdir()
+    cv2.imwrite(str(tmp_path / 'a' / 'x.jpg'), bird)
+    cv2.imwrite(str(tmp_path / 'b' / 'x.png'), bird[:256, :256])
+    cv2.imwrite(str(tmp_path / 'b' / 'y.png'), bird[:128, :128])
+    out = tmp_path / 'out'
+    result = run_cli(tmp_path / 'a' / 'x.jpg', tmp_path / 'b', '--model', pascal_model,
+                     '--out', out)
+    assert result.returncode == 0, result.stderr
+    assert 'wrote 3 of 3 result(s)' in result.stdout
+    assert 'x.png: ' in result.stdout and '(saved as x-2_*.png)' in result.stdout
+    shapes = {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED).shape
+              for p in out.glob('*_label.png')}
+    assert shapes == {'x_label.png': (513, 513), 'x-2_label.png': (256, 256),
+                      'y_label.png': (128, 128)}
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--alpha', '5'], 'argument --alpha: 5.0 is out of range: expected 0.0 to 1.0'),
+    (['--threads', '-1'], 'argument --threads: -1 is out of range: expected 0 to 256'),
+    (['--input-size', '8'], 'argument --input-size: 8 is out of range: expected 16 to 4096'),
+    (['--alpha', 'lots'], "argument --alpha: 'lots' is not a float"),
+])
+def test_arguments_are_checked_with_their_range(args, message):
+    result = run_cli('x.png', *args)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_a_huge_declared_image_is_refused_before_decoding(tmp_path, pascal_model):
+    bomb = tmp_path / 'bomb.png'
+    bomb.write_bytes(png_declaring(30000, 30000))
+    result = run_cli(bomb, '--model', pascal_model, '--out', tmp_path / 'out')
+    assert result.returncode == 1
+    assert (f'{bomb}: absurd image {bomb} size 30000x30000 (over 67108864 pixels), skipped'
+            in result.stderr)
