@@ -13,13 +13,18 @@
 # limitations under the License.
 
 """
-The node's frame pipeline, free of ROS: newest-frame slot, inference thread, output thread.
+The node's frame pipeline, free of ROS: pull the newest frame, infer, publish.
 
-``put()`` (the subscription callback) only stores the newest frame. The
-inference thread takes it when the rate allows, prepares it and runs the
-model; the output thread finishes and publishes it, so one frame's
-post-processing overlaps the next frame's inference. At most one frame waits
-between the two threads: a slow model never builds a queue.
+The inference thread pulls a frame from its source only when it is ready for
+one (the rate allows it, someone wants the outputs, the last frame is
+handed over), so frames that arrive meanwhile are replaced where they wait
+and never cost a copy. It prepares the frame and runs the model; the output
+thread finishes and publishes it, so one frame's post-processing overlaps
+the next frame's inference. At most one frame waits between the two threads:
+a slow model never builds a queue.
+
+A source has ``take()`` (the newest frame or None), ``wait(timeout)`` (until
+a frame may be there) and ``interrupt()`` (end a wait now, from any thread).
 
 Neither thread can die from an exception: each one is reported through
 ``on_error(stage, error)`` and counted, and the loop goes on with the next
@@ -31,13 +36,16 @@ import threading
 import time
 
 MAX_WAIT = 1.0  # longest single sleep, so stop(), rate changes and huge periods stay prompt
+ERROR_PAUSE = 0.1  # after an unexpected error, before the thread tries again
+IDLE_CHECK = 0.1  # how often an unwanted pipeline looks whether someone subscribed
+IDLE_SAMPLE = 1.0  # an unwanted pipeline still takes a frame this often (input rate stays known)
 
 
 @dataclass
 class Job:
     """One frame on its way through the pipeline; the stages fill in the fields."""
 
-    frame: object                               # what put() received
+    frame: object                               # what the source gave
     settings: dict                              # read once, when the frame was taken
     data: dict = field(default_factory=dict)    # stage results (image, batch, labels, ...)
 
@@ -46,38 +54,42 @@ class FramePipeline:
     """
     Run ``prepare(job)`` and ``infer(job)`` on one thread, ``finish(job)`` on another.
 
-    ``prepare`` returns False to skip a frame (nobody wants its outputs).
     ``settings()`` returns a snapshot of the live settings; its ``rate``
     (frames per second, 0 for every frame) paces the inference thread.
+    ``wanted(settings)`` false means nobody wants outputs: frames are not taken.
     """
 
-    def __init__(self, prepare, infer, finish, settings, on_error, clock=time.monotonic):
+    def __init__(self, prepare, infer, finish, settings, on_error, wanted=lambda s: True,
+                 clock=time.monotonic):
         self._stages = {'prepare': prepare, 'infer': infer, 'finish': finish}
         self._settings = settings
+        self._wanted = wanted
         self._on_error = on_error
         self._clock = clock
         self._cond = threading.Condition()
-        self._frame = None       # the newest frame not yet taken
+        self._source = None
         self._result = None      # the one job waiting for the output thread
         self._stopping = False
         self._last_start = float('-inf')  # when the last processed frame was taken
+        self._last_sample = float('-inf')
         self._threads = []
         self.errors = {}         # stage -> count
 
-    # The producer side -------------------------------------------------------
-
-    def put(self, frame):
-        """Store ``frame`` as the newest; return True when it replaced one never taken."""
+    def set_source(self, source):
+        """Pull frames from ``source`` from now on (a pending wait on the old one ends)."""
         with self._cond:
-            replaced = self._frame is not None
-            self._frame = frame
+            old, self._source = self._source, source
             self._cond.notify_all()
-        return replaced
+        if old is not None:
+            old.interrupt()
 
     def wake(self):
         """Re-read the settings now (a rate change applies at once)."""
         with self._cond:
             self._cond.notify_all()
+            source = self._source
+        if source is not None:
+            source.interrupt()
 
     # Life cycle ---------------------------------------------------------------
 
@@ -86,7 +98,7 @@ class FramePipeline:
         self.stop()
         with self._cond:
             self._stopping = False
-            self._frame = self._result = None
+            self._result = None
         self._threads = [threading.Thread(target=self._loop, args=(run,), name=name, daemon=True)
                          for name, run in (('deeplab_infer', self._infer_once),
                                            ('deeplab_output', self._finish_once))]
@@ -94,10 +106,11 @@ class FramePipeline:
             thread.start()
 
     def stop(self, timeout=10.0):
-        """Stop and join both threads; frames not yet published are discarded."""
+        """Stop and join both threads; a frame not yet published is discarded."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        self.wake()
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout)
@@ -120,28 +133,41 @@ class FramePipeline:
                 run_once()
             except Exception as err:  # noqa: B902  never let a thread die; report, go on
                 self._report('internal', err)
+                with self._cond:  # a lasting fault must not spin: retry ten times a second
+                    if not self._stopping:
+                        self._cond.wait(ERROR_PAUSE)
 
     def _report(self, stage, error):
         self.errors[stage] = self.errors.get(stage, 0) + 1
         self._on_error(stage, error)
 
-    def _interval(self):
-        rate = self._settings().get('rate', 0.0)
-        return 1.0 / rate if rate > 0 else 0.0
-
-    def _take(self, last_start):
-        """Wait until the rate allows a frame and one is there; None when stopping."""
+    def _pause(self, seconds):
         with self._cond:
-            while not self._stopping:
-                remaining = last_start + self._interval() - self._clock()
-                if remaining > 0:
-                    self._cond.wait(min(remaining, MAX_WAIT))
-                elif self._frame is None:
-                    self._cond.wait(MAX_WAIT)
-                else:
-                    frame, self._frame = self._frame, None
-                    return frame
-        return None
+            if not self._stopping:
+                self._cond.wait(seconds)
+
+    def _take(self):
+        """Wait until the rate allows a frame, it is wanted and one is there; None if stopping."""
+        while not self._stopping:
+            settings = self._settings()
+            rate = settings.get('rate', 0.0)
+            remaining = self._last_start + (1.0 / rate if rate > 0 else 0.0) - self._clock()
+            source = self._source
+            if remaining > 0:
+                self._pause(min(remaining, MAX_WAIT))
+            elif source is None:
+                self._pause(MAX_WAIT)
+            elif not self._wanted(settings):
+                if self._clock() - self._last_sample >= IDLE_SAMPLE:
+                    self._last_sample = self._clock()
+                    source.take()  # dropped unseen; the source still counts arrivals
+                self._pause(IDLE_CHECK)
+            else:
+                frame = source.take()
+                if frame is not None:
+                    return frame, settings
+                source.wait(MAX_WAIT)
+        return None, None
 
     def _run_stage(self, stage, job):
         try:
@@ -151,14 +177,12 @@ class FramePipeline:
             return False
 
     def _infer_once(self):
-        frame = self._take(self._last_start)
+        frame, settings = self._take()
         if frame is None:
             return
-        job = Job(frame, self._settings())
-        if self._run_stage('prepare', job) is False:
-            return
         self._last_start = self._clock()
-        if self._run_stage('infer', job) is False:
+        job = Job(frame, settings)
+        if self._run_stage('prepare', job) is False or self._run_stage('infer', job) is False:
             return
         with self._cond:
             while self._result is not None and not self._stopping:

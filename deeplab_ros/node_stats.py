@@ -39,11 +39,12 @@ class NodeStats:
             self._totals[key] += 1
             self._window[key] += 1
 
-    def received(self):
-        self._count('received')
-
-    def dropped(self):
-        self._count('dropped')
+    def arrived(self, count=1):
+        """Count ``count`` frames sent by the camera, all but one never processed."""
+        with self._lock:
+            for totals in (self._totals, self._window):
+                totals['received'] += count
+                totals['dropped'] += count - 1
 
     def bad_frame(self):
         self._count('bad')

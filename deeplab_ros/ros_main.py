@@ -24,16 +24,22 @@ start; later signals (a double Ctrl-C, launch forwarding SIGINT, a supervisor's
 SIGTERM) are ignored while the node stops its threads, is destroyed, and only
 then the context is shut down. Every way out exits 0, a failed start exits 1
 with one fatal line under the node's own name.
+
+The executor spins in a thread of its own and sleeps until there is work;
+the main thread waits on an event that signal handlers set (an executor wait
+cannot be interrupted by a Python signal handler, and polling it costs CPU).
 """
 
 import signal
 import threading
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException, ShutdownException, \
+    SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+FINISHED_CHECK = 0.1  # seconds between checks of ``finished`` (and of a dead spin thread)
 
 
 class Interrupted(BaseException):
@@ -70,6 +76,34 @@ class StopSignals:
         return False
 
 
+class Spinner:
+    """``executor.spin()`` in a thread; an exception there ends the program like one here."""
+
+    def __init__(self, executor, done):
+        self._executor = executor
+        self._done = done
+        self.error = None
+        self._thread = threading.Thread(target=self._spin, name='executor', daemon=True)
+        self._thread.start()
+
+    def _spin(self):
+        try:
+            self._executor.spin()
+        except (ShutdownException, ExternalShutdownException):
+            pass
+        except BaseException as err:  # noqa: B902  raised again in the main thread
+            self.error = err
+        finally:
+            self._done.set()
+
+    def stop(self):
+        """Stop spinning and join; raise what the executor thread raised."""
+        self._executor.shutdown(timeout_sec=5.0)
+        self._thread.join(timeout=5.0)
+        if self.error is not None:
+            raise self.error
+
+
 def run_node(make_node, args=None, startup_errors=(), finished=None):
     """
     Create a node with ``make_node()``, start and spin it, and return the exit code.
@@ -94,9 +128,11 @@ def run_node(make_node, args=None, startup_errors=(), finished=None):
                 signals.abort_start = False
             executor = SingleThreadedExecutor()
             executor.add_node(node)
-            while (not signals.requested.is_set() and rclpy.ok()
-                   and not (finished and finished(node))):
-                executor.spin_once(timeout_sec=0.1)
+            spinner = Spinner(executor, signals.requested)
+            while not signals.requested.wait(FINISHED_CHECK):
+                if finished and finished(node):
+                    break
+            spinner.stop()
         except startup_errors as err:
             logger = node.get_logger() if node else rclpy.logging.get_logger('deeplab_ros')
             logger.fatal(f'cannot start: {err}')

@@ -85,7 +85,7 @@ def ros_context():
 
 
 def png_declaring(width, height):
-    """A tiny PNG whose header declares ``width`` x ``height`` (a decompression bomb)."""
+    """Return a tiny PNG whose header declares ``width`` x ``height`` (a bomb)."""
     def chunk(kind, body):
         return (struct.pack('>I', len(body)) + kind + body
                 + struct.pack('>I', zlib.crc32(kind + body) & 0xffffffff))
@@ -196,7 +196,7 @@ class Server:
 
 @pytest.fixture
 def free_port():
-    """A port on 127.0.0.1 that nobody listens on (an offline server)."""
+    """Return a port on 127.0.0.1 that nobody listens on (an offline server)."""
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
         return probe.getsockname()[1]
@@ -204,7 +204,7 @@ def free_port():
 
 @pytest.fixture
 def server():
-    """A local HTTP server on 127.0.0.1 serving what the test puts in ``files``."""
+    """Run a local HTTP server on 127.0.0.1 serving what the test puts in ``files``."""
     running = Server()
     yield running
     running.httpd.shutdown()

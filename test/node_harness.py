@@ -151,7 +151,7 @@ class Harness:
         return [response.result] if atomic else response.results
 
     def transition(self, label):
-        """Ask for a lifecycle transition ('configure', 'activate', ...); return success."""
+        """Ask the node for a lifecycle transition by label; return its success."""
         request = ChangeState.Request(transition=Transition(label=label))
         return self.call(self.change_state_client, request).success
 

@@ -21,27 +21,59 @@ from deeplab_ros.frame_pipeline import FramePipeline
 import pytest
 
 
+class MemorySource:
+    """A source like the camera subscription: one slot, the newest frame wins."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._frame = None
+        self.taken = 0
+
+    def put(self, frame):
+        """Store ``frame``; return True when it replaced one never taken."""
+        with self._cond:
+            replaced, self._frame = self._frame is not None, frame
+            self._cond.notify_all()
+        return replaced
+
+    def take(self):
+        with self._cond:
+            frame, self._frame = self._frame, None
+        self.taken += frame is not None
+        return frame
+
+    def wait(self, timeout):
+        with self._cond:
+            if self._frame is None:
+                self._cond.wait(timeout)
+
+    def interrupt(self):
+        with self._cond:
+            self._cond.notify_all()
+
+
 class Recorder:
     """Stages that record what passed; ``gate`` holds the model until released."""
 
     def __init__(self, rate=0.0, fail=None):
-        self.settings = {'rate': rate}
+        self.settings = {'rate': rate, 'wanted': True}
         self.fail = fail or {}
         self.gate = threading.Event()
         self.gate.set()
         self.entered = threading.Event()
         self.finished = []
         self.errors = []
+        self.source = MemorySource()
         self.pipeline = FramePipeline(self.prepare, self.infer, self.finish,
-                                      lambda: dict(self.settings), self.on_error)
+                                      lambda: dict(self.settings), self.on_error,
+                                      wanted=lambda settings: settings['wanted'])
+        self.pipeline.set_source(self.source)
 
     def _maybe_fail(self, stage, job):
         if self.fail.get(stage) == job.frame:
             raise ValueError(f'{stage} broke on {job.frame}')
 
     def prepare(self, job):
-        if job.frame == 'skip':
-            return False
         self._maybe_fail('prepare', job)
 
     def infer(self, job):
@@ -80,27 +112,32 @@ def recorder():
 def test_only_the_newest_frame_waits(recorder):
     rec = recorder()
     rec.gate.clear()
-    assert rec.pipeline.put('a') is False
+    assert rec.source.put('a') is False
     assert rec.entered.wait(5)          # 'a' is in the model
-    assert rec.pipeline.put('b') is False
-    assert rec.pipeline.put('c') is True  # 'b' was never taken: replaced
+    assert rec.source.put('b') is False
+    assert rec.source.put('c') is True  # 'b' was never taken: replaced
     rec.gate.set()
     assert rec.wait_finished(2) == ['a', 'c']
 
 
-def test_skipped_frames_are_not_processed(recorder):
+def test_unwanted_frames_are_not_taken_but_sampled_once_a_second(recorder):
     rec = recorder()
-    rec.pipeline.put('skip')
-    time.sleep(0.05)
-    rec.pipeline.put('x')
-    assert rec.wait_finished(1) == ['x']
+    rec.settings['wanted'] = False
+    rec.source.put('first')               # sampled: taken and dropped unseen
+    time.sleep(0.3)
+    assert rec.source.taken == 1
+    rec.source.put('unwanted')
+    time.sleep(0.3)
+    assert rec.source.taken == 1 and not rec.finished
+    rec.settings['wanted'] = True         # someone subscribed
+    assert rec.wait_finished(1, timeout=2.0) == ['unwanted']
 
 
 def test_a_rate_change_applies_to_the_wait_already_started(recorder):
     rec = recorder(rate=0.01)           # one frame every 100 s
-    rec.pipeline.put('first')
+    rec.source.put('first')
     assert rec.wait_finished(1) == ['first']
-    rec.pipeline.put('second')
+    rec.source.put('second')
     time.sleep(0.3)
     assert rec.finished == ['first']    # held back by the rate
     rec.settings['rate'] = 50.0
@@ -110,9 +147,9 @@ def test_a_rate_change_applies_to_the_wait_already_started(recorder):
 
 def test_an_absurd_period_neither_crashes_nor_blocks_stop(recorder):
     rec = recorder(rate=1e-12)          # 1e12 s: would overflow a single timed wait
-    rec.pipeline.put('first')
+    rec.source.put('first')
     assert rec.wait_finished(1) == ['first']
-    rec.pipeline.put('second')
+    rec.source.put('second')
     time.sleep(0.2)
     assert rec.pipeline.alive and not rec.errors
     started = time.monotonic()
@@ -124,13 +161,13 @@ def test_an_absurd_period_neither_crashes_nor_blocks_stop(recorder):
 @pytest.mark.parametrize('stage', ['prepare', 'infer', 'finish'])
 def test_an_error_in_any_stage_is_reported_and_the_next_frame_served(recorder, stage):
     rec = recorder(fail={stage: 'bad'})
-    rec.pipeline.put('bad')
+    rec.source.put('bad')
     deadline = time.monotonic() + 5
     while not rec.errors and time.monotonic() < deadline:
         time.sleep(0.005)
     assert rec.errors == [(stage, f'{stage} broke on bad')]
     assert rec.pipeline.errors == {stage: 1}
-    rec.pipeline.put('good')
+    rec.source.put('good')
     assert rec.wait_finished(1) == ['good']
     assert rec.pipeline.alive
 
@@ -138,13 +175,13 @@ def test_an_error_in_any_stage_is_reported_and_the_next_frame_served(recorder, s
 def test_an_error_in_the_settings_does_not_kill_a_thread(recorder):
     rec = recorder()
     rec.settings = None                 # settings() now raises TypeError
-    rec.pipeline.put('x')
+    rec.source.put('x')
     deadline = time.monotonic() + 5
     while not rec.errors and time.monotonic() < deadline:
         time.sleep(0.005)
     assert rec.errors and rec.errors[0][0] == 'internal'
-    rec.settings = {'rate': 0.0}
-    rec.pipeline.put('y')
+    rec.settings = {'rate': 0.0, 'wanted': True}
+    rec.source.put('y')
     assert 'y' in rec.wait_finished(1)
     assert rec.pipeline.alive
 
@@ -152,7 +189,7 @@ def test_an_error_in_the_settings_does_not_kill_a_thread(recorder):
 def test_stop_joins_both_threads_and_start_resumes(recorder):
     rec = recorder()
     rec.gate.clear()
-    rec.pipeline.put('in-flight')
+    rec.source.put('in-flight')
     assert rec.entered.wait(5)
     stopper = threading.Thread(target=rec.pipeline.stop)
     stopper.start()
@@ -162,8 +199,10 @@ def test_stop_joins_both_threads_and_start_resumes(recorder):
     assert not stopper.is_alive() and not rec.pipeline.running
     names = {t.name for t in threading.enumerate()}
     assert not names & {'deeplab_infer', 'deeplab_output'}
-    rec.pipeline.put('stale')           # arrives while stopped: discarded by start()
+    rec.source.put('stale')           # arrives while stopped: replaced before a take
+    rec.source.put('after')
     rec.pipeline.start()
-    rec.pipeline.put('after')
-    assert rec.wait_finished(1)[-1] == 'after'
-    assert 'stale' not in rec.finished
+    deadline = time.monotonic() + 5
+    while 'after' not in rec.finished and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert rec.finished[-1] == 'after' and 'stale' not in rec.finished

@@ -59,6 +59,47 @@ def test_every_launch_argument_has_a_description():
                 assert 'description' in keywords, (path.name, ast.unparse(call)[:80])
 
 
+def declared_arguments(path):
+    """Names of the DeclareLaunchArgument calls in ``path`` (and the shared helpers)."""
+    names = set()
+    for source in (path, REPO / 'deeplab_ros' / 'launch_helpers.py'):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == \
+                    'DeclareLaunchArgument' and isinstance(node.args[0], ast.Constant):
+                names.add(node.args[0].value)
+            elif isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', '') == \
+                    'NODE_OVERRIDES':  # declared in a loop over this table
+                names |= {key.value for key in node.value.keys}
+    return names
+
+
+COMMON_ARGUMENTS = {'namespace', 'use_sim_time', 'autostart', 'params_file', 'model_path',
+                    'model_name', 'rate', 'device'}
+
+
+def test_both_launch_files_take_namespace_sim_time_and_autostart():
+    for path in LAUNCH_FILES:
+        assert 'deeplab_arguments()' in path.read_text(), path.name
+        assert COMMON_ARGUMENTS <= declared_arguments(path), path.name
+    helpers = (REPO / 'deeplab_ros' / 'launch_helpers.py').read_text()
+    assert "namespace=LaunchConfiguration('namespace')" in helpers
+    assert "'autostart': LaunchConfiguration('autostart')" in helpers
+    assert 'common_parameters()' in helpers
+
+
+def test_webcam_launch_ends_when_the_camera_exits():
+    tree = ast.parse((REPO / 'launch' / 'webcam.launch.py').read_text())
+    cameras = [call for call in ast.walk(tree) if isinstance(call, ast.Call)
+               and getattr(call.func, 'id', '') == 'Node'
+               and any(k.arg == 'executable' and getattr(k.value, 'value', '') in
+                       ('usb_cam_node_exe', 'camera_node') for k in call.keywords)]
+    assert len(cameras) == 2
+    for call in cameras:
+        keywords = {k.arg: k.value for k in call.keywords}
+        assert ast.unparse(keywords['on_exit']).startswith('Shutdown(')
+        assert 'common_parameters()' in ast.unparse(keywords['parameters'])
+
+
 def test_config_files_referenced_by_launch_exist():
     text = '\n'.join(p.read_text() for p in LAUNCH_FILES)
     for name in re.findall(r"share\('config', '([\w.]+)'\)", text):
@@ -85,7 +126,7 @@ def test_webcam_launch_description():
     description = load(REPO / 'launch' / 'webcam.launch.py')
     arguments = {a.name for a in description.get_launch_arguments()}
     assert {'camera', 'video_device', 'image_width', 'image_height', 'framerate',
-            'model_path', 'model_name', 'rate', 'device', 'rviz', 'params_file'} <= arguments
+            'rviz'} | COMMON_ARGUMENTS <= arguments
     from launch_ros.actions import Node
     executables = {e.node_executable for e in description.entities if isinstance(e, Node)}
     assert {'usb_cam_node_exe', 'camera_node', 'rviz2'} <= executables
@@ -94,4 +135,4 @@ def test_webcam_launch_description():
 def test_deeplab_launch_description():
     description = load(REPO / 'launch' / 'deeplab.launch.py')
     arguments = {a.name for a in description.get_launch_arguments()}
-    assert {'image', 'params_file', 'model_path', 'rate'} <= arguments
+    assert {'image'} | COMMON_ARGUMENTS <= arguments

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-The managed node over real DDS: every transition through lifecycle_msgs services, a camera streaming.
+The managed node over real DDS: every transition through lifecycle_msgs, a camera on.
 
 Also its /diagnostics verdicts: idle without subscribers, an error when
 frames arrive, subscribers wait and no output comes.
@@ -79,7 +79,7 @@ def test_every_transition_with_a_streaming_camera(pascal_model, data_dir, tmp_pa
         assert outputs_in(harness, 1.0) == 0
         # A failed configure: FAILURE, the reason logged, still unconfigured ...
         assert harness.transition('configure') is False
-        assert node.wait_for_output(f'cannot configure: model \'{missing}\' is neither', 10)
+        assert node.wait_for_output(f"cannot configure: model '{missing}' is neither", 10)
         assert harness.state() == 'unconfigured'
         level, message, _ = harness.status()
         assert level == 2 and message.startswith('unconfigured: model')

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-What broke in review, each a regression test: the message a user sees, then the next good input served.
+What broke in review, each a regression test: the message a user sees, the next input served.
 
 The node runs in its own process over real DDS; the odd models are built here
 with TensorFlow.
@@ -167,4 +167,3 @@ def test_the_node_refuses_a_classifier_with_one_line(ros_process, odd_models):
     fatal = [line for line in output.splitlines() if 'FATAL' in line]
     assert len(fatal) == 1 and '[deeplab]: cannot start: ' in fatal[0]
     assert 'output has shape [1, 10]' in fatal[0]
-

@@ -25,9 +25,9 @@ import yaml
 def test_stats_windows_and_totals():
     now = [0.0]
     stats = NodeStats(clock=lambda: now[0])
-    for _ in range(10):
-        stats.received()
-    stats.dropped()
+    for _ in range(8):
+        stats.arrived()
+    stats.arrived(2)  # one of these two was replaced before it was taken
     stats.bad_frame()
     for latency in (0.01, 0.02, 0.03, 0.04):
         stats.inferred(0.05)
@@ -51,7 +51,7 @@ def test_health_names_idle_stalled_and_dead_states():
     now = [0.0]
     stats = NodeStats(clock=lambda: now[0])
     for _ in range(30):
-        stats.received()
+        stats.arrived()
     now[0] = 1.0
     report = stats.report()
     idle = health('active', report, subscribed=False)

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-A bare clone: sample data fetched through a mirror on 127.0.0.1, the offline message, the lookup order.
+A bare clone: sample data through a mirror on 127.0.0.1, the offline message, the lookup order.
 
 The served files are made here (not the real models); their pins are
 replaced by the test files' own checksums.
@@ -39,7 +39,7 @@ def fake_pins(monkeypatch):
 
 
 def test_fetch_through_the_mirror_then_found_in_the_cache(server, fake_pins, tmp_path,
-                                                         monkeypatch):
+                                                          monkeypatch):
     for name, body in fake_pins.items():
         server.files[f'/mirror/{name}'] = body
     monkeypatch.setenv('DEEPLAB_ROS_DOWNLOAD_MIRROR', server.url + 'mirror')

@@ -1,0 +1,108 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The camera subscription as the frame pipeline's source: it takes the newest frame when ready.
+
+The subscription sits in a callback group that never executes, so the
+executor neither waits on it nor takes its messages; with keep-last 1 the
+DDS reader keeps only the newest frame. The pipeline thread waits on a wait
+set of its own and takes (serialized: no deserialization) only the frame it
+will process. A frame replaced meanwhile costs no Python work at all:
+measured 0.3 ms (640x480) and 0.5 ms (1280x720) of DDS work per dropped
+frame, against 2.6 and 5.8 ms when an executor takes every frame.
+"""
+
+from rclpy.callback_groups import CallbackGroup
+from rclpy.exceptions import InvalidHandle
+# The wait set rclpy's own wait_for_message() uses.
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+
+
+class _NeverExecuted(CallbackGroup):
+    """A callback group the executor leaves alone: its entities are served elsewhere."""
+
+    def can_execute(self, entity):
+        return False
+
+    def beginning_execution(self, entity):
+        return False
+
+    def ending_execution(self, entity):
+        pass
+
+
+def _unused(*args):
+    """Stand-in callback: the executor never calls it."""
+
+
+class SubscriptionSource:
+    """
+    ``take()``, ``wait(timeout)`` and ``interrupt()`` over one raw subscription of ``node``.
+
+    ``on_taken(arrived)`` is told how many frames the publisher sent since the
+    last take (from its sequence numbers), the frames never taken included.
+    """
+
+    def __init__(self, node, msg_type, topic, qos, on_taken):
+        group = _NeverExecuted()
+        self._node = node
+        self.subscription = node.create_subscription(msg_type, topic, _unused, qos,
+                                                     callback_group=group, raw=True)
+        self._guard = node.create_guard_condition(_unused, callback_group=group)
+        self._wait_set = _rclpy.WaitSet(1, 1, 0, 0, 0, 0, node.context.handle)
+        self._on_taken = on_taken
+        self._sequence = {}  # publisher gid -> last publication sequence number taken
+
+    def take(self):
+        """Return the newest serialized frame, or None (nothing new, or destroyed)."""
+        try:
+            with self.subscription.handle:
+                taken = self.subscription.handle.take_message(self.subscription.msg_type, True)
+        except InvalidHandle:
+            return None
+        if taken is None:
+            return None
+        raw, info = taken
+        self._on_taken(self._arrived(info))
+        return raw
+
+    def _arrived(self, info):
+        number = info.get('publication_sequence_number')
+        publisher = bytes(info.get('publisher_gid', {}).get('data', b''))
+        last = self._sequence.get(publisher)
+        self._sequence[publisher] = number
+        return number - last if number and last and number > last else 1
+
+    def wait(self, timeout):
+        """Block until a frame may be there, ``interrupt()`` or ``timeout`` seconds."""
+        try:
+            with self.subscription.handle, self._guard.handle:
+                self._wait_set.clear_entities()
+                self._wait_set.add_subscription(self.subscription.handle)
+                self._wait_set.add_guard_condition(self._guard.handle)
+                self._wait_set.wait(int(timeout * 1e9))
+        except InvalidHandle:
+            pass
+
+    def interrupt(self):
+        try:
+            self._guard.trigger()
+        except InvalidHandle:
+            pass
+
+    def destroy(self):
+        """Destroy the subscription (deferred by rclpy while a wait or take uses it)."""
+        self._node.destroy_subscription(self.subscription)
+        self._node.destroy_guard_condition(self._guard)
