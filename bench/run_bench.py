@@ -30,7 +30,7 @@ import time
 
 import cv2
 from deeplab_ros.datasets import pascal_colormap
-from deeplab_ros.dds_profile import PROFILE_FILE, profile_variable
+from deeplab_ros.dds_profile import use_large_image_profile
 from deeplab_ros.image_encoding import array_to_image
 from deeplab_ros.model_loading import load_model
 from deeplab_ros.sample_data import find_data_dir
@@ -67,6 +67,18 @@ def bench_bare(model, size, repeat):
     cpu = time.process_time()
     times = timed(lambda: model.predict(prepared.batch), repeat)
     return times, (time.process_time() - cpu) / (repeat + 1)
+
+
+def bench_bare_paced(model, size, hz=5.0, calls=20):
+    """Process CPU seconds per interpreter call made ``hz`` times a second, as a camera would."""
+    prepared = Segmenter(model).prepare(frame_of(size), 'bgr')
+    model.predict(prepared.batch)
+    cpu = time.process_time()
+    for _ in range(calls):
+        started = time.monotonic()
+        model.predict(prepared.batch)
+        time.sleep(max(0.0, 1.0 / hz - (time.monotonic() - started)))
+    return (time.process_time() - cpu) / calls
 
 
 def bench_segment(model, size, repeat):
@@ -293,7 +305,7 @@ TARGETS = {(640, 480): {'ratio': 0.90, 'overhead_ms': 8.0, 'sim8_fps': 54.0},
 
 
 def profile(pid, path, seconds):
-    """Sample process ``pid`` with py-spy for ``seconds`` into a flame graph (in the background)."""
+    """Sample process ``pid`` with py-spy for ``seconds`` into a flame graph (background)."""
     return subprocess.Popen([str(Path(sys.executable).parent / 'py-spy'), 'record', '--pid',
                              str(pid), '--duration', str(int(seconds)), '--rate', '200',
                              '--nonblocking', '--format', 'flamegraph', '--output', str(path)],
@@ -315,6 +327,7 @@ def bench_size(model, size, args):
     print(f'== {label}', flush=True)
     frame = frame_of(size)
     bare, bare_cpu = bench_bare(model, size, args.repeat)
+    paced_cpu = bench_bare_paced(model, size)
     segment = bench_segment(model, size, args.repeat)
     engine = bench_engine(model, size, args.repeat)
     baseline = bench_baseline(model, size, args.repeat)
@@ -324,7 +337,7 @@ def bench_size(model, size, args):
         spy = profile(node.process.pid, args.out / f'profile_{label}.svg', args.seconds - 1)
         fixed = node.run(frame, hz=30.0, seconds=args.seconds, tag='hz')
         spy.wait(timeout=60)
-        slow = node.run(frame, hz=5.0, seconds=args.seconds, tag='slow')
+        slow = node.run(frame, hz=5.0, seconds=2 * args.seconds, tag='slow')
         single = node.run(frame, frames=args.frames // 2, tag='one', in_flight=1)
         return fixed, slow, single, idle
 
@@ -358,6 +371,8 @@ def bench_size(model, size, args):
     per_drop = (limited['cpu_seconds'] - idle * limited['elapsed']
                 - limited['received'] * per_output) / max(dropped, 1)
     target = TARGETS[size]
+    overhead = per_output - bare_cpu
+    sim8_p50 = np.percentile(simulated[8][1]['latency'], 50)
     rows = [
         row(label, 'bare model (interpreter call)', bare_fps, bare.mean()),
         row(label, f'segment() alone ({segment.mean() / bare.mean():.2f}x the bare call)',
@@ -381,7 +396,7 @@ def bench_size(model, size, args):
               latency=slow_sim['latency'], node=slow_sim)
           for ms, (_, slow_sim) in simulated.items()],
     ]
-    sim8_fast, sim8_slow = simulated[8]
+    sim8_fast = simulated[8][0]
     checks = [
         ('node / bare model throughput (camera 30 Hz)', f'{fixed["fps"] / bare_fps:.2f}x',
          f'>= {target["ratio"]:.2f}x', fixed['fps'] / bare_fps >= target['ratio']),
@@ -391,14 +406,16 @@ def bench_size(model, size, args):
          None),
         ('node CPU per output frame (5 Hz) minus model CPU per inference',
          f'{ms(per_output)} - {ms(bare_cpu)} = {ms(per_output - bare_cpu)} ms',
-         f'<= {target["overhead_ms"]:.0f} ms', per_output - bare_cpu <= target['overhead_ms'] / 1e3),
+         f'<= {target["overhead_ms"]:.0f} ms', overhead <= target['overhead_ms'] / 1e3),
+        ('the same against the model called at 5 Hz too (its threads wake for each call)',
+         f'{ms(per_output)} - {ms(paced_cpu)} = {ms(per_output - paced_cpu)} ms', '', None),
         ('CPU per dropped frame (camera 30 Hz, rate 2)', f'{ms(per_drop)} ms ({dropped} dropped)',
          '<= 0.5 ms', per_drop <= 0.0005),
         ('simulated 8 ms accelerator: output fps', f'{sim8_fast["fps"]:.1f}',
          f'>= {target["sim8_fps"]:.0f}', sim8_fast['fps'] >= target['sim8_fps']),
         ('simulated 4 ms accelerator: output fps', f'{simulated[4][0]["fps"]:.1f}', '', None),
-        ('simulated 8 ms: p50 latency at 5 Hz', f'{ms(np.percentile(sim8_slow["latency"], 50))} ms',
-         '<= 14 ms', np.percentile(sim8_slow['latency'], 50) <= 0.014),
+        ('simulated 8 ms: p50 latency at 5 Hz', f'{ms(sim8_p50)} ms', '<= 14 ms',
+         sim8_p50 <= 0.014),
         ('p50 latency one at a time minus bare call',
          f'{1000 * (latency_p50 - bare.mean()):+.1f} ms', '<= +10 ms',
          latency_p50 - bare.mean() <= 0.010),
@@ -427,9 +444,7 @@ def main(argv=None):
         sys.exit(f'bench: {MODEL} not found (run `make test-data` or set DEEPLAB_ROS_TEST_DATA)')
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     os.environ.setdefault('ROS_DOMAIN_ID', str(150 + os.getpid() % 50))
-    variable = profile_variable()  # as the launch files do, for both processes
-    if variable:
-        os.environ[variable] = str(REPO / 'config' / PROFILE_FILE)
+    use_large_image_profile()  # as the launch files do, for both processes
     model = load_model(MODEL)
     rows, checks, plots = [], [], []
     for size in SIZES:
@@ -501,9 +516,9 @@ def write_results(out, rows, checks, plot, soak):
              'node CPU % | camera+consumer CPU % | node inference ms |',
              '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |', *rows, '',
              '## CPU cost and targets', '',
-             'Node CPU is the node process\'s user+system time from `/proc` over a row, less '
+             "Node CPU is the node process's user+system time from `/proc` over a row, less "
              'its idle CPU over the same time, per frame; the '
-             'model\'s CPU per inference is this process\'s CPU over the bare-model loop. '
+             "model's CPU per inference is this process's CPU over the bare-model loop. "
              'The simulated accelerator (`bench/simulated_accelerator.py`) replaces the model '
              'by a call that waits 4 or 8 ms with the GIL released, as a GPU call does. '
              'Flame graphs of the node at 30 Hz: `profile_640x480.svg`, '

@@ -22,6 +22,7 @@ profile the user chose.
 """
 
 import os
+from pathlib import Path
 
 PROFILE_FILE = 'fastdds_large_images.xml'
 # Fast DDS 2 (ROS 2 Humble to Jazzy) reads FASTRTPS_...; Fast DDS 3 (Kilted on)
@@ -37,3 +38,15 @@ def profile_variable(environ=os.environ):
     if environ.get('ROS_DISTRO') in _FAST_DDS_2_DISTROS:
         return 'FASTRTPS_DEFAULT_PROFILES_FILE'
     return 'FASTDDS_DEFAULT_PROFILES_FILE'
+
+
+def use_large_image_profile(environ=os.environ):
+    """
+    Point this process (and its children) at the profile in this source tree.
+
+    For programs run from the repository (the demo, the benchmarks); launch
+    files use the installed share folder instead. A profile the user chose wins.
+    """
+    variable = profile_variable(environ)
+    if variable:
+        environ[variable] = str(Path(__file__).resolve().parents[1] / 'config' / PROFILE_FILE)

@@ -37,7 +37,7 @@ import time
 
 import cv2
 from deeplab_ros.camera_node import IMAGE_SUFFIXES
-from deeplab_ros.dds_profile import PROFILE_FILE, profile_variable
+from deeplab_ros.dds_profile import use_large_image_profile
 from deeplab_ros.model_zoo import DownloadError, ZOO
 from deeplab_ros.ros_main import run_node
 from deeplab_ros.sample_data import DEMO_MODEL, DEMO_PHOTOS, fetch, find_data_dir
@@ -46,7 +46,6 @@ from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rclpy.parameter import Parameter
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 PLAY_SECONDS = 6.0       # a finite input is looped about this long
 READY_TIMEOUT = 120.0    # model loading on a slow machine
 DRAIN_TIMEOUT = 15.0     # after the camera's last frame, for the last outputs
@@ -86,13 +85,6 @@ def parse_args(argv):
                         help='camera frames per second (default: 2 for photos, 15 otherwise)')
     parser.add_argument('--no-window', action='store_true', help='never open a window')
     return parser.parse_args(argv)
-
-
-def use_large_image_profile():
-    """Give this process and its children the Fast DDS profile, unless the user chose one."""
-    variable = profile_variable()
-    if variable:
-        os.environ[variable] = str(PACKAGE_ROOT / 'config' / PROFILE_FILE)
 
 
 class Demo:

@@ -22,7 +22,7 @@ runs only on a machine with ROS 2 installed.
 import ast
 import re
 
-from deeplab_ros.dds_profile import profile_variable
+from deeplab_ros.dds_profile import profile_variable, use_large_image_profile
 from lint_paths import REPO
 import pytest
 
@@ -108,6 +108,13 @@ def test_config_files_referenced_by_launch_exist():
 
 
 def test_profile_variable_respects_the_user_and_the_distro():
+    environ = {'ROS_DISTRO': 'jazzy'}
+    use_large_image_profile(environ)
+    profile = REPO / 'config' / 'fastdds_large_images.xml'
+    assert environ['FASTRTPS_DEFAULT_PROFILES_FILE'] == str(profile)
+    mine = {'FASTDDS_DEFAULT_PROFILES_FILE': '/mine.xml'}
+    use_large_image_profile(mine)
+    assert mine == {'FASTDDS_DEFAULT_PROFILES_FILE': '/mine.xml'}
     assert profile_variable({}) == 'FASTDDS_DEFAULT_PROFILES_FILE'
     assert profile_variable({'ROS_DISTRO': 'jazzy'}) == 'FASTRTPS_DEFAULT_PROFILES_FILE'
     assert profile_variable({'ROS_DISTRO': 'kilted'}) == 'FASTDDS_DEFAULT_PROFILES_FILE'
