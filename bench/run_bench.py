@@ -31,7 +31,7 @@ import time
 import cv2
 from deeplab_ros.datasets import pascal_colormap
 from deeplab_ros.dds_profile import use_large_image_profile
-from deeplab_ros.image_encoding import array_to_image
+from deeplab_ros.image_cdr import Header, serialize_image
 from deeplab_ros.model_loading import load_model
 from deeplab_ros.sample_data import find_data_dir
 from deeplab_ros.segmenter import Segmenter
@@ -179,10 +179,9 @@ class NodeUnderTest:
             return entry is not None and len(entry[1]) == len(self.outputs)
 
     def publish(self, frame, frame_id):
-        msg = array_to_image(frame, 'bgr8')
-        msg.header.frame_id = frame_id
-        msg.header.stamp = self.node.get_clock().now().to_msg()
-        self.publisher.publish(msg)
+        """Publish ``frame`` stamped now, serialized in one copy (as a C++ driver would)."""
+        sec, nanosec = divmod(self.node.get_clock().now().nanoseconds, 10**9)
+        self.publisher.publish(serialize_image(Header(sec, nanosec, frame_id), frame, 'bgr8'))
 
     def wait_ready(self, frame, timeout=60):
         deadline = time.monotonic() + timeout
@@ -505,13 +504,14 @@ def write_results(out, rows, checks, plot, soak):
              'run (`make bench`), with the Fast DDS large-image profile in both processes, as '
              'the launch files set it.', '',
              'Node rows: the node in its own process; this process publishes the camera frames '
-             '(bgr8, reliable) and receives `~/label_map` and `~/overlay`. Latency: header stamp '
-             'to receipt of both. "2 in flight": the next frame is sent when one of the two '
-             'outstanding ones is answered (the node is never idle); "one at a time": pure '
-             'per-frame latency; "30 Hz": a camera faster than the model, so the node drops '
-             'all but the newest frame by design. CPU % of one core (200% = both cores); '
-             '"camera+consumer CPU" is this process; "node inference ms" is the node\'s own '
-             'mean from /diagnostics.', '',
+             '(bgr8, reliable, serialized in one copy as a C++ driver would) and receives '
+             '`~/label_map` (and `~/overlay` where the row says so). Latency: header stamp to '
+             'receipt. FPS of camera-driven rows: outputs per second of camera time. "2 in '
+             'flight": the next frame is sent when one of the two outstanding ones is answered '
+             '(the node is never idle); "one at a time": pure per-frame latency; "30 Hz": a '
+             'camera faster than the model, so the node drops all but the newest frame by '
+             'design. CPU % of one core (200% = both cores); "camera+consumer CPU" is this '
+             'process; "node inference ms" is the node\'s own mean from /diagnostics.', '',
              '| input | what | FPS | mean ms | p50 latency ms | p95 latency ms | dropped | '
              'node CPU % | camera+consumer CPU % | node inference ms |',
              '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |', *rows, '',

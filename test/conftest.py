@@ -62,6 +62,12 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(NO_DATA.format(count=len(_deselected)), yellow=True)
 
 
+@pytest.fixture(autouse=True)
+def no_download_mirror(monkeypatch):
+    """Download tests talk to their own servers, whatever mirror the user has set."""
+    monkeypatch.delenv(MIRROR_VARIABLE, raising=False)
+
+
 @pytest.fixture(scope='session')
 def data_dir():
     """Real models and photos: $DEEPLAB_ROS_TEST_DATA, ../shared/data or the download cache."""

@@ -141,11 +141,12 @@ def test_segment_cli_while_working(ros_process, data_dir, pascal_model, tmp_path
     bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
     photos = tmp_path / 'photos'
     photos.mkdir()
-    for i in range(60):
-        cv2.imwrite(str(photos / f'p{i:02d}.png'), bird)
+    cv2.imwrite(str(tmp_path / 'bird.png'), bird)
+    for i in range(500):  # far more than it can do before the signals come
+        (photos / f'p{i:03d}.png').symlink_to(tmp_path / 'bird.png')
     cli = ros_process(['-m', 'deeplab_ros.segment_cli', str(photos), '--model',
                        str(pascal_model), '--out', str(tmp_path / 'out')])
-    assert cli.wait_for_output('p00.png:', timeout=30), cli.output
+    assert cli.wait_for_output('p000.png:', timeout=30), cli.output
     output = interrupt(cli, scenario, expected_code=130)
     assert 'interrupted' in output
 
