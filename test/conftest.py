@@ -114,13 +114,18 @@ def spin_until(node, predicate, timeout):
         executor.remove_node(node)
 
 
+def _foreground_signals():
+    """Let the child take Ctrl-C as a foreground command does, even under a background job."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background shell job inherits SIG_IGN
+
+
 class RosProcess:
     """A ROS program in its own process, stopped with SIGINT like Ctrl-C."""
 
     def __init__(self, args, **kwargs):
         self.proc = subprocess.Popen(
             [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, cwd=REPO, **kwargs)
+            text=True, cwd=REPO, preexec_fn=_foreground_signals, **kwargs)
         self._lines = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
