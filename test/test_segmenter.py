@@ -115,3 +115,21 @@ def test_bad_images_raise_clear_errors(pascal, bad, error, message):
 def test_bad_color_order(pascal, bird):
     with pytest.raises(ValueError, match="'rgb' or 'bgr'"):
         pascal.segment(bird[0], color_order='yuv')
+
+
+@pytest.mark.parametrize('size', [(640, 480), (1280, 720), (1920, 1080)])
+def test_the_faster_resize_keeps_99_percent_label_agreement(data_dir, pascal, size,
+                                                           monkeypatch):
+    """Against the previous single INTER_AREA step, on every shared photo and its model."""
+    from deeplab_ros import segmenter
+    cityscapes = Segmenter(load_model(
+        data_dir / 'models' / 'deeplab_mobilenet_edgetpu_slim_cityscapes_quant.tflite'))
+    for photo, engine in (('bird', pascal), ('dog', pascal), ('cityscapes', cityscapes)):
+        image = cv2.imread(str(data_dir / 'images' / f'{photo}_segmentation.bmp'))
+        frame = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)  # a camera-sized frame
+        faster = engine.segment(frame, 'bgr')
+        with monkeypatch.context() as patch:
+            patch.setattr(segmenter, '_resize', lambda img, w, h: cv2.resize(
+                img, (w, h), interpolation=cv2.INTER_AREA))
+            reference = engine.segment(frame, 'bgr')
+        assert (faster == reference).mean() >= 0.99, (photo, size)
