@@ -347,8 +347,12 @@ def bench_size(model, size, args):
         return node.run(frame, hz=30.0, seconds=args.seconds, tag='drop')
 
     def measure_simulated(node):
+        idle = node.idle_cpu()
         fast = node.run(frame, hz=SIM_CAMERA_HZ[size], seconds=args.seconds, tag='sim')
-        slow = node.run(frame, hz=5.0, seconds=args.seconds / 2, tag='simslow')
+        slow = node.run(frame, hz=5.0, seconds=args.seconds, tag='simslow')
+        # The stand-in model costs no CPU: what the node spends per frame is all its own.
+        slow['own_cpu'] = (slow['cpu_seconds'] - idle * slow['elapsed']) / max(slow['received'],
+                                                                               1)
         return fast, slow
 
     for measure in (measure_model_node, measure_all_outputs, measure_rate_limited,
@@ -408,6 +412,10 @@ def bench_size(model, size, args):
          f'<= {target["overhead_ms"]:.0f} ms', overhead <= target['overhead_ms'] / 1e3),
         ('the same against the model called at 5 Hz too (its threads wake for each call)',
          f'{ms(per_output)} - {ms(paced_cpu)} = {ms(per_output - paced_cpu)} ms', '', None),
+        ('node CPU per output frame with the simulated 8 ms accelerator (5 Hz): no model '
+         'CPU to subtract', f'{ms(simulated[8][1]["own_cpu"])} ms',
+         f'<= {target["overhead_ms"]:.0f} ms',
+         simulated[8][1]['own_cpu'] <= target['overhead_ms'] / 1e3),
         ('CPU per dropped frame (camera 30 Hz, rate 2)', f'{ms(per_drop)} ms ({dropped} dropped)',
          '<= 0.5 ms', per_drop <= 0.0005),
         ('simulated 8 ms accelerator: output fps', f'{sim8_fast["fps"]:.1f}',
