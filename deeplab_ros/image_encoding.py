@@ -27,7 +27,7 @@ import struct
 
 import cv2
 import numpy as np
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import Image
 
 # encoding -> (channels, bytes per channel)
 _LAYOUTS = {
@@ -157,13 +157,6 @@ def compressed_to_array(msg):
                                         f"'{msg.format}', {len(msg.data)} bytes)")
     check_size(image.shape[1], image.shape[0])
     return image, 'bgr'
-
-
-def decode(msg):
-    """Decode either image message type to ``(HxWx3 uint8 array, color order)``."""
-    if isinstance(msg, CompressedImage):
-        return compressed_to_array(msg)
-    return image_to_array(msg)
 
 
 def array_to_image(array, encoding, header=None):

@@ -236,3 +236,18 @@ def test_tensorflow_start_up_noise_does_not_bury_the_error(tmp_path):
         f'deeplab-segment: {model} is not a frozen TensorFlow graph (GraphDef): Error parsing '
         "message with type 'tensorflow.GraphDef': Wire format was corrupt; download it again "
         'or check the file']
+
+
+@pytest.mark.parametrize('program, code', [
+    (['-m', 'deeplab_ros.node', '--ros-args', '-p', 'model_name:=mobilenetv2_pascal_quant_tflite'],
+     1),
+    (['-m', 'deeplab_ros.segment_cli', 'x.png', '--model', 'mobilenetv2_pascal_quant_tflite'], 2),
+])
+def test_the_node_and_the_cli_name_an_unwritable_cache(program, code):
+    env = {**os.environ, 'DEEPLAB_ROS_CACHE': '/sys/kernel/deeplab'}
+    result = subprocess.run([sys.executable, *program], env=env, capture_output=True, text=True,
+                            timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == code and 'Traceback' not in output, output
+    assert ('cannot write to the model cache /sys/kernel/deeplab: ' in output
+            and 'set DEEPLAB_ROS_CACHE to a writable folder' in output), output

@@ -119,7 +119,7 @@ def test_bad_color_order(pascal, bird):
 
 @pytest.mark.parametrize('size', [(640, 480), (1280, 720), (1920, 1080)])
 def test_the_faster_resize_keeps_99_percent_label_agreement(data_dir, pascal, size,
-                                                           monkeypatch):
+                                                            monkeypatch):
     """Against the previous single INTER_AREA step, on every shared photo and its model."""
     from deeplab_ros import segmenter
     cityscapes = Segmenter(load_model(
