@@ -82,7 +82,7 @@ class DeepLabNode(LifecycleNode):
         self._sub_reliability = self._subscribed_at = self._last_frame = None
         self._progress_at = 0.0  # last output, idle frame or activation (stall detection)
         self._config_error = None
-        self._starting = False
+        self._starting = self._compressed = False
         self._warned = {}
         self.stats = NodeStats()
         self.add_on_set_parameters_callback(self._validate_parameters)
