@@ -73,7 +73,7 @@ def _import_tf():
             with _quiet_stderr():
                 import tensorflow  # noqa: F401
         import tensorflow as tf
-    except ImportError as err:
+    except ModuleNotFoundError as err:
         raise ModelLoadError('TensorFlow is not installed: pip install tensorflow '
                              '(or tensorflow-cpu) to run frozen graphs and SavedModels') from err
     return tf
@@ -139,7 +139,7 @@ class TFLiteModel:
         try:
             from ai_edge_litert.interpreter import Interpreter
             self.runtime = 'LiteRT'
-        except ImportError:
+        except ModuleNotFoundError:  # not installed; a LiteRT that fails to load is an error
             Interpreter = _import_tf().lite.Interpreter
             self.runtime = 'tf.lite'
         if device.strip().lower() not in ('auto', 'cpu'):

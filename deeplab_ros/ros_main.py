@@ -134,9 +134,12 @@ def run_node(make_node, args=None, startup_errors=(), finished=None):
                     break
             spinner.stop()
         except startup_errors as err:
-            logger = node.get_logger() if node else rclpy.logging.get_logger('deeplab_ros')
-            logger.fatal(f'cannot start: {err}')
-            code = 1
+            # A signal can surface as another error: pybind11 turns one raised while a
+            # module initialises (importing LiteRT, say) into an ImportError.
+            if not signals.requested.is_set():
+                logger = node.get_logger() if node else rclpy.logging.get_logger('deeplab_ros')
+                logger.fatal(f'cannot start: {err}')
+                code = 1
         except (Interrupted, ExternalShutdownException):
             pass
         finally:

@@ -59,7 +59,7 @@ def interrupt(process, scenario, group=False, expected_code=0):
     assert code == expected_code, f'{scenario}: exit {code}\n{output[-3000:]}'
     assert 'Traceback' not in output and 'KeyboardInterrupt' not in output, output[-3000:]
     assert 'context is invalid' not in output, output[-3000:]
-    assert elapsed < PROMPT, f'{scenario}: took {elapsed:.1f} s to exit'
+    assert elapsed < PROMPT, f'{scenario}: took {elapsed:.1f} s to exit\n{output[-3000:]}'
     return output
 
 
