@@ -26,6 +26,7 @@ import sys
 
 import cv2
 from deeplab_ros.image_encoding import array_to_image
+from deeplab_ros.image_files import IMAGE_SUFFIXES
 from deeplab_ros.node_parameters import declare, read, Spec
 from deeplab_ros.ros_main import run_node
 from rclpy.node import Node
@@ -33,7 +34,6 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
 SETTLE_NS = 1_000_000_000
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
 
 PARAMETERS = {
     'source': Spec('0', 'Device index or path (/dev/video0), video file, image file or '

@@ -36,8 +36,8 @@ import tempfile
 import time
 
 import cv2
-from deeplab_ros.camera_node import IMAGE_SUFFIXES
 from deeplab_ros.dds_profile import use_large_image_profile
+from deeplab_ros.image_files import IMAGE_SUFFIXES
 from deeplab_ros.model_zoo import DownloadError, ZOO
 from deeplab_ros.ros_main import run_node
 from deeplab_ros.sample_data import DEMO_MODEL, DEMO_PHOTOS, fetch, find_data_dir

@@ -19,13 +19,12 @@ Decoding wraps the message buffer with ``np.frombuffer`` (no copy) and
 honours ``step`` (row padding); colour conversion is one OpenCV call. Every
 problem with a message raises ``ImageError`` with a message naming it and a
 ``kind`` (so warnings about one kind of problem do not hide another).
-Compressed images are refused by the size their header declares, before
-decoding, so a small file cannot make the node allocate gigabytes.
+Compressed images are decoded by ``image_files.decode_image``, which refuses
+an oversize one by the size its header declares, before decoding.
 """
 
-import struct
-
 import cv2
+from deeplab_ros.image_files import check_size, decode_image, ImageError
 import numpy as np
 from sensor_msgs.msg import Image
 
@@ -43,26 +42,6 @@ _TO_RGB = {
     'yuv422_yuy2': cv2.COLOR_YUV2RGB_YUY2,
     'yuv422': cv2.COLOR_YUV2RGB_UYVY,
 }
-# Larger than any camera (8192x8192); guards against a corrupt or hostile
-# header asking for gigabytes, raw or compressed.
-MAX_PIXELS = 8192 * 8192
-
-
-class ImageError(ValueError):
-    """An image message that cannot be decoded; the message says why, ``kind`` what."""
-
-    def __init__(self, kind, message):
-        super().__init__(message)
-        self.kind = kind
-
-
-def check_size(width, height, what='image'):
-    """Refuse an empty image or one over MAX_PIXELS, raw or compressed alike."""
-    if height == 0 or width == 0:
-        raise ImageError('empty', f'empty {what} ({width}x{height})')
-    if height * width > MAX_PIXELS:
-        raise ImageError('size', f'absurd {what} size {width}x{height} (over {MAX_PIXELS} '
-                                 'pixels)')
 
 
 def _pixels(msg):
@@ -109,53 +88,14 @@ def image_to_array(msg):
     return cv2.cvtColor(np.ascontiguousarray(pixels), _TO_RGB[encoding]), 'rgb'
 
 
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def declared_size(data):
-    """Return ``(width, height)`` from a PNG, JPEG or BMP header, or None for other formats."""
-    data = bytes(data[:1 << 16])
-    if data[:8] == b'\x89PNG\r\n\x1a\n' and len(data) >= 24:
-        return struct.unpack('>II', data[16:24])
-    if data[:2] == b'BM' and len(data) >= 26:
-        width, height = struct.unpack('<ii', data[18:26])
-        return abs(width), abs(height)
-    if data[:2] == b'\xff\xd8':
-        pos = 2
-        while pos + 9 <= len(data) and data[pos] == 0xFF:
-            marker, length = data[pos + 1], struct.unpack('>H', data[pos + 2:pos + 4])[0]
-            if marker in _JPEG_SOF:
-                height, width = struct.unpack('>HH', data[pos + 5:pos + 9])
-                return width, height
-            pos += 2 + length
-    return None
-
-
-def read_image_file(path):
-    """Read an image file as BGR (None if unreadable); refuse by its header one too large."""
-    with open(path, 'rb') as handle:
-        head = handle.read(1 << 16)
-    size = declared_size(head)
-    if size is not None:
-        check_size(*size, what=f'image {path}')
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is not None:
-        check_size(image.shape[1], image.shape[0], what=f'image {path}')
-    return image
-
-
 def compressed_to_array(msg):
     """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) to ``(BGR array, 'bgr')``."""
     if len(msg.data) == 0:
         raise ImageError('empty', f"empty compressed image (format '{msg.format}')")
-    size = declared_size(msg.data)
-    if size is not None:
-        check_size(*size)
-    image = cv2.imdecode(np.frombuffer(msg.data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    image = decode_image(msg.data)
     if image is None:
         raise ImageError('undecodable', f'cannot decode compressed image (format '
                                         f"'{msg.format}', {len(msg.data)} bytes)")
-    check_size(image.shape[1], image.shape[0])
     return image, 'bgr'
 
 

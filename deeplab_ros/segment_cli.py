@@ -29,9 +29,8 @@ import signal
 import sys
 
 import cv2
-from deeplab_ros.camera_node import IMAGE_SUFFIXES
 from deeplab_ros.datasets import DATASETS, get_dataset
-from deeplab_ros.image_encoding import ImageError, read_image_file
+from deeplab_ros.image_files import IMAGE_SUFFIXES, ImageError, read_image_file
 from deeplab_ros.model_loading import load_model, ModelLoadError
 from deeplab_ros.model_zoo import DEFAULT_MODEL, ZOO
 from deeplab_ros.segmenter import Segmenter
