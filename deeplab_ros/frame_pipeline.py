@@ -47,6 +47,7 @@ class Job:
 
     frame: object                               # what the source gave
     settings: dict                              # read once, when the frame was taken
+    wanted: object                              # what wanted(settings) said for it
     data: dict = field(default_factory=dict)    # stage results (image, batch, labels, ...)
 
 
@@ -56,7 +57,8 @@ class FramePipeline:
 
     ``settings()`` returns a snapshot of the live settings; its ``rate``
     (frames per second, 0 for every frame) paces the inference thread.
-    ``wanted(settings)`` false means nobody wants outputs: frames are not taken.
+    ``wanted(settings)`` false means nobody wants outputs: frames are not taken;
+    otherwise its value goes with the frame (``job.wanted``).
     """
 
     def __init__(self, prepare, infer, finish, settings, on_error, wanted=lambda s: True,
@@ -157,7 +159,7 @@ class FramePipeline:
                 self._pause(min(remaining, MAX_WAIT))
             elif source is None:
                 self._pause(MAX_WAIT)
-            elif not self._wanted(settings):
+            elif not (wanted := self._wanted(settings)):
                 if self._clock() - self._last_sample >= IDLE_SAMPLE:
                     self._last_sample = self._clock()
                     source.take()  # dropped unseen; the source still counts arrivals
@@ -165,9 +167,9 @@ class FramePipeline:
             else:
                 frame = source.take()
                 if frame is not None:
-                    return frame, settings
+                    return Job(frame, settings, wanted)
                 source.wait(MAX_WAIT)
-        return None, None
+        return None
 
     def _run_stage(self, stage, job):
         try:
@@ -177,11 +179,10 @@ class FramePipeline:
             return False
 
     def _infer_once(self):
-        frame, settings = self._take()
-        if frame is None:
+        job = self._take()
+        if job is None:
             return
         self._last_start = self._clock()
-        job = Job(frame, settings)
         if self._run_stage('prepare', job) is False or self._run_stage('infer', job) is False:
             return
         with self._cond:

@@ -15,9 +15,9 @@
 """
 ``sensor_msgs/Image`` in its serialized (CDR) form, read and written without copies.
 
-The node takes and publishes serialized images: a frame it drops costs one
-buffer copy instead of a deserialization into Python, the frame it processes
-is read as a zero-copy view, and an output is one ``bytes`` join. Plain
+The node takes and publishes serialized images: the frame it processes is
+read as a zero-copy view instead of being deserialized into Python, and an
+output is one ``bytes`` join. Plain
 little-endian CDR, what ROS 2's DDS layers send, is handled here;
 ``parse_image`` returns None for anything else so the caller can fall back to
 rclpy's deserializer.

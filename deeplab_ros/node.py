@@ -205,7 +205,7 @@ class DeepLabNode(LifecycleNode):
                                                           else '')
         self.pipeline = FramePipeline(self._prepare, self._infer, self._finish,
                                       self._snapshot, self._on_pipeline_error,
-                                      wanted=lambda s: any(self._wanted_outputs(s).values()))
+                                      wanted=self._wanted_outputs)
         size = self.model.fixed_size or f'longest side {self.segmenter.input_size}'
         self.get_logger().info(
             f'model {model_source} ({self.model.kind}), dataset {self.dataset.name} '
@@ -334,34 +334,30 @@ class DeepLabNode(LifecycleNode):
 
     def _decode(self, raw):
         """Turn a serialized message into (header, HxWx3 image, color order)."""
-        if self._compressed:
-            msg = deserialize_message(raw, CompressedImage)
-            stamp = msg.header.stamp
-            header = Header(stamp.sec, stamp.nanosec, msg.header.frame_id)
-            return (header, *compressed_to_array(msg))
-        view = parse_image(raw)
-        if view is None:  # not plain little-endian CDR: let rclpy read it
-            msg = deserialize_message(raw, Image)
-            stamp = msg.header.stamp
-            return (Header(stamp.sec, stamp.nanosec, msg.header.frame_id),
-                    *image_to_array(msg))
-        return (view.header, *image_to_array(view))
+        view = None if self._compressed else parse_image(raw)
+        if view is not None:
+            return (view.header, *image_to_array(view))
+        # Compressed, or not plain little-endian CDR: rclpy reads it.
+        msg = deserialize_message(raw, CompressedImage if self._compressed else Image)
+        header = Header(msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id)
+        return (header, *(compressed_to_array(msg) if self._compressed
+                          else image_to_array(msg)))
 
     def _wanted_outputs(self, settings):
+        """Return ``{output: wanted}``, or None when no output is (the frame is not taken)."""
         wanted = {name: pub.get_subscription_count() > 0 for name, pub in self._outputs.items()}
         wanted['color_mask'] &= settings['publish_color_mask']
         wanted['overlay'] &= settings['publish_overlay']
         wanted['class_mask'] &= len(settings['mask_ids']) > 0
-        if not any(wanted.values()):
-            self._progress_at = time.monotonic()  # idle by choice is not a stall
-        return wanted
+        if any(wanted.values()):
+            return wanted
+        self._progress_at = time.monotonic()  # idle by choice is not a stall
+        return None
 
     def _prepare(self, job):
-        settings = job.settings
-        wanted = self._wanted_outputs(settings)
         header, image, order = self._decode(job.frame)
-        self.segmenter.input_size = settings['input_size'] or self.model.input_size
-        job.data.update(header=header, image=image, order=order, wanted=wanted,
+        self.segmenter.input_size = job.settings['input_size'] or self.model.input_size
+        job.data.update(header=header, image=image, order=order,
                         prepared=self.segmenter.prepare(image, order))
 
     def _infer(self, job):
@@ -371,7 +367,7 @@ class DeepLabNode(LifecycleNode):
 
     def _finish(self, job):
         data, settings = job.data, job.settings
-        header, wanted, prepared = data['header'], data['wanted'], data['prepared']
+        header, wanted, prepared = data['header'], job.wanted, data['prepared']
         # Masks are made at the model's size and scaled like the labels: same pixels, less work.
         small = self.segmenter.finish(prepared, data['raw'], 'model')
         if settings['output_resolution'] == 'input':
