@@ -76,6 +76,8 @@ def _import_tf():
     except ModuleNotFoundError as err:
         raise ModelLoadError('TensorFlow is not installed: pip install tensorflow '
                              '(or tensorflow-cpu) to run frozen graphs and SavedModels') from err
+    except ImportError as err:  # installed but broken
+        raise ModelLoadError(f'TensorFlow is installed but does not load: {err}') from err
     return tf
 
 
@@ -139,9 +141,12 @@ class TFLiteModel:
         try:
             from ai_edge_litert.interpreter import Interpreter
             self.runtime = 'LiteRT'
-        except ModuleNotFoundError:  # not installed; a LiteRT that fails to load is an error
+        except ModuleNotFoundError:  # not installed: TensorFlow's tf.lite does the same
             Interpreter = _import_tf().lite.Interpreter
             self.runtime = 'tf.lite'
+        except ImportError as err:  # installed but broken (or a stop signal during its start)
+            raise ModelLoadError(f'LiteRT (ai_edge_litert) is installed but does not load: '
+                                 f'{err}') from err
         if device.strip().lower() not in ('auto', 'cpu'):
             LOG.warning('%s: .tflite models run on the CPU here; ignoring device %s',
                         path, device)

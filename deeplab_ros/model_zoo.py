@@ -224,9 +224,10 @@ def download(url, target, progress=sys.stderr, timeout=30, sha256=None):
             if total and done != total:
                 raise DownloadError(f'download of {fetched} was cut off at {done} of {total} '
                                     'bytes')
-        if sha256 and _sha256(part) != sha256:
+        digest = _sha256(part) if sha256 else None
+        if digest != sha256:
             raise DownloadError(f'{fetched} does not have the expected content (sha256 '
-                                f'{_sha256(part)}, expected {sha256}); the server or mirror '
+                                f'{digest}, expected {sha256}); the server or mirror '
                                 'holds another file')
         _share(part, 0o666)
         os.replace(part, target)
