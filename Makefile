@@ -30,10 +30,10 @@ test: venv
 # The real models and photos for the tests, on a clone without ../shared/data:
 # downloaded once (checked) into the user cache; DEEPLAB_ROS_DOWNLOAD_MIRROR works.
 test-data: venv
-	$(PY) -m deeplab_ros.sample_data
+	$(PY) -m deeplab_ros.engine.sample_data
 
 demo: venv
-	$(PY) -m deeplab_ros.demo $(if $(INPUT),--input "$(INPUT)") $(if $(MODEL),--model "$(MODEL)") \
+	$(PY) -m deeplab_ros.tools.demo $(if $(INPUT),--input "$(INPUT)") $(if $(MODEL),--model "$(MODEL)") \
 		$(if $(OUTPUT),--output "$(OUTPUT)")
 
 BENCH_STAMP := $(VENV)/.bench-$(shell sha1sum bench/requirements.txt | cut -c1-16)

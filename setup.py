@@ -40,11 +40,11 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
-            'deeplab-segment = deeplab_ros.segment_cli:main',
-            'deeplab_node = deeplab_ros.node:main',
-            'camera_node = deeplab_ros.camera_node:main',
-            'viewer = deeplab_ros.viewer:main',
-            'class_coverage_example = deeplab_ros.class_coverage_example:main',
+            'deeplab-segment = deeplab_ros.tools.segment_cli:main',
+            'deeplab_node = deeplab_ros.node.deeplab_node:main',
+            'camera_node = deeplab_ros.tools.camera_node:main',
+            'viewer = deeplab_ros.tools.viewer:main',
+            'class_coverage_example = deeplab_ros.tools.class_coverage_example:main',
         ],
     },
 )

@@ -29,13 +29,13 @@ import threading
 import time
 
 import cv2
-from deeplab_ros.datasets import pascal_colormap
-from deeplab_ros.dds_profile import use_large_image_profile
-from deeplab_ros.image_cdr import Header, serialize_image
-from deeplab_ros.model_loading import load_model
-from deeplab_ros.sample_data import find_data_dir
-from deeplab_ros.segmenter import Segmenter
-from deeplab_ros.visualize import colorize, overlay
+from deeplab_ros.engine.datasets import pascal_colormap
+from deeplab_ros.engine.model_loading import load_model
+from deeplab_ros.engine.sample_data import find_data_dir
+from deeplab_ros.engine.segmenter import Segmenter
+from deeplab_ros.engine.visualize import colorize, overlay
+from deeplab_ros.node.dds_profile import use_large_image_profile
+from deeplab_ros.node.image_cdr import Header, serialize_image
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -131,7 +131,7 @@ class NodeUnderTest:
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from diagnostic_msgs.msg import DiagnosticArray
         from sensor_msgs.msg import Image
-        program = (['-m', 'deeplab_ros.node'] if simulated_ms is None
+        program = (['-m', 'deeplab_ros.node.deeplab_node'] if simulated_ms is None
                    else [str(HERE / 'simulated_accelerator.py'), str(simulated_ms)])
         self.process = subprocess.Popen(
             [sys.executable, *program, '--ros-args', '-r', f'__node:={name}',

@@ -24,7 +24,7 @@ frame rate the node itself allows once the model is fast.
 import sys
 import time
 
-from deeplab_ros import node
+from deeplab_ros.node import deeplab_node as node
 import numpy as np
 
 

@@ -12,4 +12,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""DeepLab semantic segmentation for ROS 2 camera streams."""
+"""
+DeepLab semantic segmentation for ROS 2 camera streams, in three layers.
+
+- engine: models, the segmenter, datasets and colormaps, image files,
+  downloads. No ROS: it runs anywhere numpy and OpenCV do.
+- node: the managed deeplab node and what only it needs (parameters,
+  diagnostics, the frame source and pipeline, the image wire format).
+- tools: programs and pieces built on the two (camera, viewer, demo,
+  deeplab-segment, the example consumer, launch helpers).
+"""

@@ -19,7 +19,7 @@ The deeplab node alone, on any image topic (bag files, other cameras).
     ros2 launch deeplab_ros deeplab.launch.py image:=/cam/image_raw use_sim_time:=true  # a bag
 """
 
-from deeplab_ros.launch_helpers import deeplab_arguments, deeplab_node, large_image_profile
+from deeplab_ros.tools.launch_helpers import deeplab_arguments, deeplab_node, large_image_profile
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration

@@ -24,8 +24,8 @@ When the camera process exits (a missing device, say) the whole launch shuts
 down, with the camera's error on the screen above.
 """
 
-from deeplab_ros.launch_helpers import (common_parameters, deeplab_arguments, deeplab_node,
-                                        large_image_profile, PACKAGE, share)
+from deeplab_ros.tools.launch_helpers import (common_parameters, deeplab_arguments,
+                                              deeplab_node, large_image_profile, PACKAGE, share)
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, Shutdown
 from launch.conditions import IfCondition

@@ -26,8 +26,8 @@ import threading
 import time
 import zlib
 
-from deeplab_ros.model_zoo import MIRROR_VARIABLE
-from deeplab_ros.sample_data import cached_data, DATA_VARIABLE, find_data_dir
+from deeplab_ros.engine.downloads import MIRROR_VARIABLE
+from deeplab_ros.engine.sample_data import cached_data, DATA_VARIABLE, find_data_dir
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ import threading
 import time
 
 from conftest import RosProcess
-from deeplab_ros.image_encoding import array_to_image
+from deeplab_ros.node.image_encoding import array_to_image
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
@@ -40,7 +40,7 @@ OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
 
 def start_node(model, *params, name='deeplab', image='image'):
     """Start ``deeplab_node`` in a child process with ``-p`` parameters."""
-    args = ['-m', 'deeplab_ros.node', '--ros-args', '-r', f'__node:={name}',
+    args = ['-m', 'deeplab_ros.node.deeplab_node', '--ros-args', '-r', f'__node:={name}',
             '-r', f'image:={image}', '-p', f'model_path:={model}']
     for param in params:
         args += ['-p', param]

@@ -15,7 +15,7 @@
 """camera_node: folders, videos and bad devices, over real DDS."""
 
 import cv2
-from deeplab_ros.image_encoding import image_to_array
+from deeplab_ros.node.image_encoding import image_to_array
 import numpy as np
 import pytest
 import rclpy
@@ -35,7 +35,7 @@ def listen(context, topic_prefix=''):
 
 
 def camera(ros_process, source, *params):
-    args = ['-m', 'deeplab_ros.camera_node', '--ros-args', '-p', f'source:={source}',
+    args = ['-m', 'deeplab_ros.tools.camera_node', '--ros-args', '-p', f'source:={source}',
             '-p', 'loop:=false', '-p', 'wait_for_subscribers:=1', '-p', 'framerate:=20.0']
     for param in params:
         args += ['-p', param]

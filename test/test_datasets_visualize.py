@@ -14,8 +14,8 @@
 
 """Colormaps, class names, colorizing and overlays (pure numpy, no model)."""
 
-from deeplab_ros.datasets import ADE20K_CLASSES, get_dataset, guess_dataset, pascal_colormap
-from deeplab_ros.visualize import class_shares, colorize, describe_classes, overlay
+from deeplab_ros.engine.datasets import ADE20K_CLASSES, get_dataset, guess_dataset, pascal_colormap
+from deeplab_ros.engine.visualize import class_shares, colorize, describe_classes, overlay
 import numpy as np
 import pytest
 

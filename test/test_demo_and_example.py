@@ -52,7 +52,7 @@ def test_make_demo_headless_on_the_shared_photos(data_dir, tmp_path):
 def test_class_coverage_example(pascal_model, data_dir):
     deeplab = start_node(pascal_model, 'mask_classes:=[bird]', name='deeplab',
                          image='/coverage_test/camera')
-    example = RosProcess(['-m', 'deeplab_ros.class_coverage_example'])
+    example = RosProcess(['-m', 'deeplab_ros.tools.class_coverage_example'])
     harness = Harness('deeplab', image='/coverage_test/camera')
     coverage = []
     harness.node.create_subscription(Float32, '/class_coverage/coverage', coverage.append, 10)

@@ -17,7 +17,7 @@
 import threading
 import time
 
-from deeplab_ros.frame_pipeline import FramePipeline
+from deeplab_ros.node.frame_pipeline import FramePipeline
 import pytest
 
 

@@ -15,8 +15,8 @@
 """sensor_msgs/Image <-> numpy conversion, every encoding and every malformed field."""
 
 import cv2
-from deeplab_ros.image_encoding import (array_to_image, compressed_to_array, image_to_array,
-                                        ImageError)
+from deeplab_ros.node.image_encoding import (array_to_image, compressed_to_array,
+                                             image_to_array, ImageError)
 import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image

@@ -22,7 +22,7 @@ runs only on a machine with ROS 2 installed.
 import ast
 import re
 
-from deeplab_ros.dds_profile import profile_variable, use_large_image_profile
+from deeplab_ros.node.dds_profile import profile_variable, use_large_image_profile
 from lint_paths import REPO
 import pytest
 
@@ -44,14 +44,14 @@ def test_launch_files_exist_and_parse():
 
 def test_every_executable_is_an_entry_point_or_usb_cam():
     sources = [p.read_text() for p in LAUNCH_FILES]
-    sources.append((REPO / 'deeplab_ros' / 'launch_helpers.py').read_text())
+    sources.append((REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py').read_text())
     named = set(re.findall(r"executable='([\w-]+)'", '\n'.join(sources)))
     assert {'deeplab_node', 'camera_node', 'usb_cam_node_exe', 'rviz2'} <= named
     assert named - {'usb_cam_node_exe', 'rviz2'} <= entry_points()
 
 
 def test_every_launch_argument_has_a_description():
-    for path in [*LAUNCH_FILES, REPO / 'deeplab_ros' / 'launch_helpers.py']:
+    for path in [*LAUNCH_FILES, REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py']:
         for call in ast.walk(ast.parse(path.read_text())):
             if isinstance(call, ast.Call) and getattr(call.func, 'id', '') == \
                     'DeclareLaunchArgument':
@@ -62,7 +62,7 @@ def test_every_launch_argument_has_a_description():
 def declared_arguments(path):
     """Names of the DeclareLaunchArgument calls in ``path`` (and the shared helpers)."""
     names = set()
-    for source in (path, REPO / 'deeplab_ros' / 'launch_helpers.py'):
+    for source in (path, REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py'):
         for node in ast.walk(ast.parse(source.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == \
                     'DeclareLaunchArgument' and isinstance(node.args[0], ast.Constant):
@@ -81,7 +81,7 @@ def test_both_launch_files_take_namespace_sim_time_and_autostart():
     for path in LAUNCH_FILES:
         assert 'deeplab_arguments()' in path.read_text(), path.name
         assert COMMON_ARGUMENTS <= declared_arguments(path), path.name
-    helpers = (REPO / 'deeplab_ros' / 'launch_helpers.py').read_text()
+    helpers = (REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py').read_text()
     assert "namespace=LaunchConfiguration('namespace')" in helpers
     assert "'autostart': LaunchConfiguration('autostart')" in helpers
     assert 'common_parameters()' in helpers

@@ -69,7 +69,8 @@ def outputs_in(harness, seconds):
 def test_every_transition_with_a_streaming_camera(pascal_model, data_dir, tmp_path):
     bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
     missing = tmp_path / 'missing.tflite'
-    node = RosProcess(['-m', 'deeplab_ros.node', '--ros-args', '-r', '__node:=managed',
+    node = RosProcess(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args',
+                       '-r', '__node:=managed',
                        '-r', 'image:=/managed/camera', '-p', 'autostart:=false',
                        '-p', f'model_path:={missing}', '-p', 'qos:=reliable'])
     harness = Harness('managed', image='/managed/camera')
@@ -126,7 +127,7 @@ def test_every_transition_with_a_streaming_camera(pascal_model, data_dir, tmp_pa
 
 @pytest.mark.parametrize('state', ['unconfigured', 'inactive'])
 def test_shutdown_from_any_state(pascal_model, state):
-    node = RosProcess(['-m', 'deeplab_ros.node', '--ros-args', '-r', '__node:=down',
+    node = RosProcess(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args', '-r', '__node:=down',
                        '-p', 'autostart:=false', '-p', f'model_path:={pascal_model}'])
     harness = Harness('down', outputs=())
     try:

@@ -21,8 +21,8 @@ labels are known exactly: ``argmax`` over R, G, B.
 
 import tarfile
 
-from deeplab_ros.model_loading import load_model, ModelLoadError
-from deeplab_ros.segmenter import Segmenter
+from deeplab_ros.engine.model_loading import load_model, ModelLoadError
+from deeplab_ros.engine.segmenter import Segmenter
 import numpy as np
 import pytest
 

@@ -20,8 +20,8 @@ import subprocess
 import sys
 import tarfile
 
-from deeplab_ros import model_zoo
-from deeplab_ros.model_loading import load_model, ModelLoadError
+from deeplab_ros.engine import downloads, model_zoo
+from deeplab_ros.engine.model_loading import load_model, ModelLoadError
 import pytest
 
 
@@ -43,10 +43,10 @@ def tarball_bytes(members):
 def test_cache_dir_follows_xdg_and_override(monkeypatch, tmp_path):
     monkeypatch.delenv('DEEPLAB_ROS_CACHE', raising=False)
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path))
-    assert model_zoo.cache_dir() == tmp_path / 'deeplab_ros'
+    assert downloads.cache_dir() == tmp_path / 'deeplab_ros'
     monkeypatch.setenv('DEEPLAB_ROS_CACHE', str(tmp_path / 'mine'))
-    assert model_zoo.cache_dir() == tmp_path / 'mine'
-    assert model_zoo.cache_dir(tmp_path / 'arg') == tmp_path / 'arg'
+    assert downloads.cache_dir() == tmp_path / 'mine'
+    assert downloads.cache_dir(tmp_path / 'arg') == tmp_path / 'arg'
 
 
 def test_registry_covers_the_published_models():
@@ -74,16 +74,16 @@ def test_download_once_then_reuse(server, tmp_path, monkeypatch):
 
 def test_interrupted_download_leaves_no_file(server, tmp_path):
     server.files['/cut/model.tar.gz'] = b'y' * 5000
-    with pytest.raises(model_zoo.DownloadError, match='cut off|cannot download'):
-        model_zoo.download(server.url + 'cut/model.tar.gz', tmp_path / 'model.tar.gz',
+    with pytest.raises(downloads.DownloadError, match='cut off|cannot download'):
+        downloads.download(server.url + 'cut/model.tar.gz', tmp_path / 'model.tar.gz',
                            progress=None)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_offline_error_names_url_and_manual_placement(tmp_path, free_port):
     url = f'http://127.0.0.1:{free_port}/m.tar.gz'
-    with pytest.raises(model_zoo.DownloadError) as error:
-        model_zoo.download(url, tmp_path / 'm.tar.gz', progress=None)
+    with pytest.raises(downloads.DownloadError) as error:
+        downloads.download(url, tmp_path / 'm.tar.gz', progress=None)
     text = str(error.value)
     assert url in text and f'place it at {tmp_path / "m.tar.gz"}' in text
     assert list(tmp_path.iterdir()) == []
@@ -98,7 +98,7 @@ def test_unsafe_tarballs_are_refused(tmp_path, members, message):
     tarball = tmp_path / 'evil.tar.gz'
     tarball.write_bytes(tarball_bytes(members))
     with pytest.raises(ValueError, match=message):
-        model_zoo.extract_tarball(tarball, tmp_path / 'out')
+        downloads.extract_tarball(tarball, tmp_path / 'out')
     assert not (tmp_path / 'out').exists() and not (tmp_path.parent / 'evil.pb').exists()
     with pytest.raises(ModelLoadError, match=message):
         load_model(tarball, cache=tmp_path / 'cache')
@@ -133,8 +133,8 @@ def test_unreachable_zoo_model_is_a_load_error(tmp_path, monkeypatch):
 
 RACE = """
 import sys
-from deeplab_ros import model_zoo
-print(model_zoo.tarball_graph(sys.argv[1], sys.argv[2]))
+from deeplab_ros.engine import model_source
+print(model_source.tarball_graph(sys.argv[1], sys.argv[2]))
 """
 
 
@@ -167,7 +167,7 @@ def test_the_loser_of_an_extraction_race_uses_the_winners_result(tmp_path, monke
         real_extract(self, path, *args, **kwargs)
         real_extract(self, destination, *args, **kwargs)  # the other process finishes first
     monkeypatch.setattr(tarfile.TarFile, 'extractall', winner_first)
-    assert model_zoo.extract_tarball(tarball, destination) == destination
+    assert downloads.extract_tarball(tarball, destination) == destination
     assert (destination / 'model' / 'frozen_inference_graph.pb').read_bytes() == b'graph'
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith('out.')] == []
 
@@ -198,9 +198,9 @@ def test_cache_files_and_folders_honour_the_umask(tmp_path, server):
     tarball.write_bytes(tarball_bytes({'frozen_inference_graph.pb': b'graph'}))
     old = os.umask(0o022)
     try:
-        path = model_zoo.download(server.url + 'm/f.bin', tmp_path / 'c' / 'f.bin',
+        path = downloads.download(server.url + 'm/f.bin', tmp_path / 'c' / 'f.bin',
                                   progress=None)
-        folder = model_zoo.extract_tarball(tarball, tmp_path / 'c' / 'x')
+        folder = downloads.extract_tarball(tarball, tmp_path / 'c' / 'x')
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
@@ -210,9 +210,9 @@ def test_cache_files_and_folders_honour_the_umask(tmp_path, server):
 def test_the_mirror_serves_every_download_by_file_name(tmp_path, server, monkeypatch):
     server.files['/mirror/deeplabv3_mnv2_pascal_quant.tflite'] = b'model bytes'
     monkeypatch.setenv('DEEPLAB_ROS_DOWNLOAD_MIRROR', server.url + 'mirror/')
-    assert model_zoo.source_url(model_zoo.ZOO['xception_coco_voctrainaug'].url) == (
+    assert downloads.source_url(model_zoo.ZOO['xception_coco_voctrainaug'].url) == (
         server.url + 'mirror/deeplabv3_pascal_train_aug_2018_01_04.tar.gz')
-    path = model_zoo.download('https://example.invalid/a/deeplabv3_mnv2_pascal_quant.tflite',
+    path = downloads.download('https://example.invalid/a/deeplabv3_mnv2_pascal_quant.tflite',
                               tmp_path / 'm.tflite', progress=None)
     assert path.read_bytes() == b'model bytes'
     assert server.requests == ['/mirror/deeplabv3_mnv2_pascal_quant.tflite']
@@ -220,8 +220,8 @@ def test_the_mirror_serves_every_download_by_file_name(tmp_path, server, monkeyp
 
 def test_a_checksum_mismatch_lands_nothing(tmp_path, server):
     server.files['/m/f.bin'] = b'tampered'
-    with pytest.raises(model_zoo.DownloadError, match='does not have the expected content'):
-        model_zoo.download(server.url + 'm/f.bin', tmp_path / 'f.bin', progress=None,
+    with pytest.raises(downloads.DownloadError, match='does not have the expected content'):
+        downloads.download(server.url + 'm/f.bin', tmp_path / 'f.bin', progress=None,
                            sha256='0' * 64)
     assert list(tmp_path.iterdir()) == []
 
@@ -229,7 +229,7 @@ def test_a_checksum_mismatch_lands_nothing(tmp_path, server):
 def test_tensorflow_start_up_noise_does_not_bury_the_error(tmp_path):
     model = tmp_path / 'bad.pb'
     model.write_bytes(b'not a graph')
-    result = subprocess.run([sys.executable, '-m', 'deeplab_ros.segment_cli', 'x.png',
+    result = subprocess.run([sys.executable, '-m', 'deeplab_ros.tools.segment_cli', 'x.png',
                              '--model', str(model)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
@@ -239,9 +239,10 @@ def test_tensorflow_start_up_noise_does_not_bury_the_error(tmp_path):
 
 
 @pytest.mark.parametrize('program, code', [
-    (['-m', 'deeplab_ros.node', '--ros-args', '-p', 'model_name:=mobilenetv2_pascal_quant_tflite'],
-     1),
-    (['-m', 'deeplab_ros.segment_cli', 'x.png', '--model', 'mobilenetv2_pascal_quant_tflite'], 2),
+    (['-m', 'deeplab_ros.node.deeplab_node', '--ros-args',
+      '-p', 'model_name:=mobilenetv2_pascal_quant_tflite'], 1),
+    (['-m', 'deeplab_ros.tools.segment_cli', 'x.png',
+      '--model', 'mobilenetv2_pascal_quant_tflite'], 2),
 ])
 def test_the_node_and_the_cli_name_an_unwritable_cache(program, code):
     env = {**os.environ, 'DEEPLAB_ROS_CACHE': '/sys/kernel/deeplab'}

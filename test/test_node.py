@@ -24,10 +24,10 @@ import time
 
 from conftest import REPO, RosProcess
 import cv2
-from deeplab_ros.datasets import pascal_colormap
-from deeplab_ros.image_encoding import image_to_array
-from deeplab_ros.model_loading import load_model
-from deeplab_ros.segmenter import Segmenter
+from deeplab_ros.engine.datasets import pascal_colormap
+from deeplab_ros.engine.model_loading import load_model
+from deeplab_ros.engine.segmenter import Segmenter
+from deeplab_ros.node.image_encoding import image_to_array
 from node_harness import Harness, start_node
 import numpy as np
 import pytest
@@ -267,10 +267,10 @@ def test_large_frames_from_a_reliable_camera_on_the_stock_transport(
 
 
 CAMERA = """
-import sys, cv2, rclpy
+from deeplab_ros.node.image_encoding import array_to_image
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
-from deeplab_ros.image_encoding import array_to_image
+import sys, cv2, rclpy
 rclpy.init()
 node = rclpy.create_node('best_effort_camera')
 pub = node.create_publisher(Image, sys.argv[1], qos_profile_sensor_data)
@@ -376,7 +376,7 @@ def test_bad_model_exits_with_one_clear_line(ros_process, tmp_path, content, exp
     model = tmp_path / 'model.tflite'
     if content is not None:
         model.write_bytes(content)
-    process = ros_process(['-m', 'deeplab_ros.node', '--ros-args', '-p',
+    process = ros_process(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args', '-p',
                            f'model_path:={model}'])
     process.proc.wait(timeout=60)
     code, output = process.stop()

@@ -23,8 +23,8 @@ import time
 
 from conftest import png_declaring
 import cv2
-from deeplab_ros.model_loading import load_model, ModelLoadError
-from deeplab_ros.segmenter import Segmenter
+from deeplab_ros.engine.model_loading import load_model, ModelLoadError
+from deeplab_ros.engine.segmenter import Segmenter
 from node_harness import Harness, start_node
 import numpy as np
 import pytest
@@ -159,7 +159,7 @@ def test_a_gray_input_model_gets_gray_frames(odd_models):
 
 
 def test_the_node_refuses_a_classifier_with_one_line(ros_process, odd_models):
-    node = ros_process(['-m', 'deeplab_ros.node', '--ros-args', '-p',
+    node = ros_process(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args', '-p',
                         f'model_path:={odd_models["classifier"]}'])
     node.proc.wait(timeout=60)
     code, output = node.stop()

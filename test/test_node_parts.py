@@ -14,8 +14,8 @@
 
 """The node's ROS-free parts: statistics, health, parameter table and YAML."""
 
-from deeplab_ros.node_parameters import check, descriptor, PARAMETERS
-from deeplab_ros.node_stats import health, NodeStats
+from deeplab_ros.node.parameters import check, descriptor, PARAMETERS
+from deeplab_ros.node.stats import health, NodeStats
 from lint_paths import REPO
 import pytest
 from rcl_interfaces.msg import ParameterType

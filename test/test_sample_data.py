@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 from conftest import REPO
-from deeplab_ros import model_zoo, sample_data
+from deeplab_ros.engine import model_zoo, sample_data
 import pytest
 
 
@@ -62,7 +62,7 @@ def test_offline_without_mirror_or_cache_is_one_line_listing_the_files(tmp_path,
                                                                        free_port):
     monkeypatch.setenv('DEEPLAB_ROS_CACHE', str(tmp_path))
     monkeypatch.setenv('DEEPLAB_ROS_DOWNLOAD_MIRROR', f'http://127.0.0.1:{free_port}')
-    result = subprocess.run([sys.executable, '-m', 'deeplab_ros.sample_data'],
+    result = subprocess.run([sys.executable, '-m', 'deeplab_ros.engine.sample_data'],
                             capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith('test-data:')]

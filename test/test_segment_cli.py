@@ -19,7 +19,7 @@ import sys
 
 from conftest import png_declaring
 import cv2
-from deeplab_ros.segment_cli import main
+from deeplab_ros.tools.segment_cli import main
 import numpy as np
 import pytest
 
@@ -51,7 +51,7 @@ def test_bad_model_and_unreadable_image(tmp_path, capsys, pascal_model):
 # Hardening: every bad argument or output is one clear message and a non-zero exit ----------
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, '-m', 'deeplab_ros.segment_cli', *map(str, args)],
+    return subprocess.run([sys.executable, '-m', 'deeplab_ros.tools.segment_cli', *map(str, args)],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -15,8 +15,8 @@
 """The engine on the real pretrained models and photos from ../shared/data."""
 
 import cv2
-from deeplab_ros.model_loading import load_model
-from deeplab_ros.segmenter import Segmenter
+from deeplab_ros.engine.model_loading import load_model
+from deeplab_ros.engine.segmenter import Segmenter
 import numpy as np
 import pytest
 
@@ -121,7 +121,7 @@ def test_bad_color_order(pascal, bird):
 def test_the_faster_resize_keeps_99_percent_label_agreement(data_dir, pascal, size,
                                                             monkeypatch):
     """Against the previous single INTER_AREA step, on every shared photo and its model."""
-    from deeplab_ros import segmenter
+    from deeplab_ros.engine import segmenter
     cityscapes = Segmenter(load_model(
         data_dir / 'models' / 'deeplab_mobilenet_edgetpu_slim_cityscapes_quant.tflite'))
     for photo, engine in (('bird', pascal), ('dog', pascal), ('cityscapes', cityscapes)):

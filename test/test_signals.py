@@ -111,7 +111,8 @@ def test_deeplab_node_while_loading_its_model(ros_process, tmp_path, scenario):
     # A .pb model imports TensorFlow first, which takes seconds: the signal lands there.
     model = tmp_path / 'graph.pb'
     model.write_bytes(b'not a graph, but loading starts with importing TensorFlow')
-    node = ros_process(['-m', 'deeplab_ros.node', '--ros-args', '-p', f'model_path:={model}'])
+    node = ros_process(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args',
+                        '-p', f'model_path:={model}'])
     assert node.wait_for_output('loading model', timeout=30), node.output
     output = interrupt(node, scenario)
     assert 'cannot start' not in output  # stopped before the model could fail
@@ -120,7 +121,7 @@ def test_deeplab_node_while_loading_its_model(ros_process, tmp_path, scenario):
 @pytest.mark.parametrize('scenario', ['SIGINT', 'double SIGINT', 'SIGINT then SIGTERM',
                                       'SIGTERM'])
 def test_camera_node_while_streaming(ros_process, data_dir, scenario):
-    camera = ros_process(['-m', 'deeplab_ros.camera_node', '--ros-args', '-p',
+    camera = ros_process(['-m', 'deeplab_ros.tools.camera_node', '--ros-args', '-p',
                           f'source:={data_dir / "images"}', '-p', 'framerate:=30.0',
                           '-r', 'image_raw:=/sig_camera/image_raw'])
     assert camera.wait_for_output('publishing', timeout=20), camera.output
@@ -128,7 +129,8 @@ def test_camera_node_while_streaming(ros_process, data_dir, scenario):
     interrupt(camera, scenario)
 
 
-@pytest.mark.parametrize('module', ['deeplab_ros.viewer', 'deeplab_ros.class_coverage_example'])
+@pytest.mark.parametrize('module', ['deeplab_ros.tools.viewer',
+                                    'deeplab_ros.tools.class_coverage_example'])
 @pytest.mark.parametrize('scenario', ['triple SIGINT', 'SIGTERM'])
 def test_viewer_and_example_while_idle(ros_process, module, scenario):
     process = ros_process(['-m', module])
@@ -144,7 +146,7 @@ def test_segment_cli_while_working(ros_process, data_dir, pascal_model, tmp_path
     cv2.imwrite(str(tmp_path / 'bird.png'), bird)
     for i in range(500):  # far more than it can do before the signals come
         (photos / f'p{i:03d}.png').symlink_to(tmp_path / 'bird.png')
-    cli = ros_process(['-m', 'deeplab_ros.segment_cli', str(photos), '--model',
+    cli = ros_process(['-m', 'deeplab_ros.tools.segment_cli', str(photos), '--model',
                        str(pascal_model), '--out', str(tmp_path / 'out')])
     assert cli.wait_for_output('p000.png:', timeout=30), cli.output
     output = interrupt(cli, scenario, expected_code=130)
@@ -154,7 +156,7 @@ def test_segment_cli_while_working(ros_process, data_dir, pascal_model, tmp_path
 @pytest.mark.parametrize('scenario', ['double SIGINT', 'SIGINT then SIGTERM'])
 def test_demo_on_ctrl_c_to_its_process_group(ros_process, tmp_path, data_dir, scenario):
     env = {k: v for k, v in os.environ.items() if k != 'DISPLAY'}
-    demo = ros_process(['-m', 'deeplab_ros.demo', '--no-window', '--output', str(tmp_path)],
+    demo = ros_process(['-m', 'deeplab_ros.tools.demo', '--no-window', '--output', str(tmp_path)],
                        env=env, start_new_session=True)
     assert demo.wait_for_output('frame    1', timeout=60), demo.output
     output = interrupt(demo, scenario, group=True)

@@ -32,17 +32,17 @@ import sys
 import time
 
 import cv2
-from deeplab_ros.datasets import get_dataset
-from deeplab_ros.frame_pipeline import FramePipeline
-from deeplab_ros.frame_source import SubscriptionSource
-from deeplab_ros.image_cdr import Header, parse_image, serialize_image
-from deeplab_ros.image_encoding import compressed_to_array, image_to_array
-from deeplab_ros.model_loading import load_model, ModelLoadError
-from deeplab_ros.node_parameters import check, declare, PARAMETERS, read
-from deeplab_ros.node_stats import health, NodeStats
-from deeplab_ros.ros_main import run_node
-from deeplab_ros.segmenter import Segmenter
-from deeplab_ros.visualize import colorize, overlay
+from deeplab_ros.engine.datasets import get_dataset
+from deeplab_ros.engine.model_loading import load_model, ModelLoadError
+from deeplab_ros.engine.segmenter import Segmenter
+from deeplab_ros.engine.visualize import colorize, overlay
+from deeplab_ros.node.frame_pipeline import FramePipeline
+from deeplab_ros.node.frame_source import SubscriptionSource
+from deeplab_ros.node.image_cdr import Header, parse_image, serialize_image
+from deeplab_ros.node.image_encoding import compressed_to_array, image_to_array
+from deeplab_ros.node.parameters import check, declare, PARAMETERS, read
+from deeplab_ros.node.ros_main import run_node
+from deeplab_ros.node.stats import health, NodeStats
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
@@ -355,21 +355,19 @@ class DeepLabNode(LifecycleNode):
         return None
 
     def _prepare(self, job):
-        header, image, order = self._decode(job.frame)
+        job.header, job.image, job.order = self._decode(job.frame)
         self.segmenter.input_size = job.settings['input_size'] or self.model.input_size
-        job.data.update(header=header, image=image, order=order,
-                        prepared=self.segmenter.prepare(image, order))
+        job.prepared = self.segmenter.prepare(job.image, job.order)
 
     def _infer(self, job):
         started = time.monotonic()
-        job.data['raw'] = self.segmenter.infer(job.data['prepared'])
+        job.labels = self.segmenter.infer(job.prepared)
         self.stats.inferred(time.monotonic() - started)
 
     def _finish(self, job):
-        data, settings = job.data, job.settings
-        header, wanted, prepared = data['header'], job.wanted, data['prepared']
+        settings, header, wanted, prepared = job.settings, job.header, job.wanted, job.prepared
         # Masks are made at the model's size and scaled like the labels: same pixels, less work.
-        small = self.segmenter.finish(prepared, data['raw'], 'model')
+        small = self.segmenter.finish(prepared, job.labels, 'model')
         if settings['output_resolution'] == 'input':
             def scaled(array):
                 return self.segmenter.to_input_size(prepared, array)
@@ -389,7 +387,7 @@ class DeepLabNode(LifecycleNode):
             if wanted['color_mask']:
                 self._outputs['color_mask'].publish(serialize_image(header, color, 'rgb8'))
             if wanted['overlay']:
-                blended = self._overlay(data['image'], data['order'], labels, color,
+                blended = self._overlay(job.image, job.order, labels, color,
                                         settings['overlay_alpha'])
                 self._outputs['overlay'].publish(serialize_image(header, blended, 'rgb8'))
         self._progress_at = time.monotonic()

@@ -26,10 +26,10 @@ from pathlib import Path
 import sys
 
 import cv2
-from deeplab_ros.image_encoding import image_to_array
-from deeplab_ros.node_parameters import declare, read, Spec
-from deeplab_ros.ros_main import run_node
-from deeplab_ros.visualize import class_shares
+from deeplab_ros.engine.visualize import class_shares
+from deeplab_ros.node.image_encoding import image_to_array
+from deeplab_ros.node.parameters import declare, read, Spec
+from deeplab_ros.node.ros_main import run_node
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy

@@ -22,7 +22,7 @@ the YAML works and the command line still wins. ``namespace``,
 to every node a launch file starts.
 """
 
-from deeplab_ros.dds_profile import PROFILE_FILE, profile_variable
+from deeplab_ros.node.dds_profile import PROFILE_FILE, profile_variable
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node

@@ -25,11 +25,11 @@ import os
 from pathlib import Path
 import sys
 
-from deeplab_ros.model_zoo import cache_dir, CORAL_URL, download, DownloadError, \
-    MIRROR_VARIABLE, PINNED
+from deeplab_ros.engine.downloads import cache_dir, download, DownloadError, MIRROR_VARIABLE
+from deeplab_ros.engine.model_zoo import CORAL_URL, PINNED
 
 DATA_VARIABLE = 'DEEPLAB_ROS_TEST_DATA'
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / 'shared' / 'data'
+SHARED_DATA = Path(__file__).resolve().parents[3] / 'shared' / 'data'
 # The layout of a data folder: models/ and images/, as in ../shared/data.
 FILES = {name: ('models' if name.endswith('.tflite') else 'images') for name in PINNED}
 DEMO_MODEL = 'models/deeplabv3_mnv2_pascal_quant.tflite'

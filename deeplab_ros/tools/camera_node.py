@@ -25,10 +25,10 @@ from pathlib import Path
 import sys
 
 import cv2
-from deeplab_ros.image_encoding import array_to_image
-from deeplab_ros.image_files import IMAGE_SUFFIXES
-from deeplab_ros.node_parameters import declare, read, Spec
-from deeplab_ros.ros_main import run_node
+from deeplab_ros.engine.image_files import IMAGE_SUFFIXES
+from deeplab_ros.node.image_encoding import array_to_image
+from deeplab_ros.node.parameters import declare, read, Spec
+from deeplab_ros.node.ros_main import run_node
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image

@@ -36,12 +36,13 @@ import tempfile
 import time
 
 import cv2
-from deeplab_ros.dds_profile import use_large_image_profile
-from deeplab_ros.image_files import IMAGE_SUFFIXES
-from deeplab_ros.model_zoo import DownloadError, ZOO
-from deeplab_ros.ros_main import run_node
-from deeplab_ros.sample_data import DEMO_MODEL, DEMO_PHOTOS, fetch, find_data_dir
-from deeplab_ros.viewer import ViewerNode
+from deeplab_ros.engine.downloads import DownloadError
+from deeplab_ros.engine.image_files import IMAGE_SUFFIXES
+from deeplab_ros.engine.model_zoo import ZOO
+from deeplab_ros.engine.sample_data import DEMO_MODEL, DEMO_PHOTOS, fetch, find_data_dir
+from deeplab_ros.node.dds_profile import use_large_image_profile
+from deeplab_ros.node.ros_main import run_node
+from deeplab_ros.tools.viewer import ViewerNode
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rclpy.parameter import Parameter
@@ -103,10 +104,10 @@ class Demo:
         self._deadline = time.monotonic() + READY_TIMEOUT
         python = [sys.executable, '-m']
         self.deeplab = subprocess.Popen(python + [
-            'deeplab_ros.node', '--ros-args', '-r', 'image:=/image_raw',
+            'deeplab_ros.node.deeplab_node', '--ros-args', '-r', 'image:=/image_raw',
             '-p', f'model_path:={model}', '-p', 'qos:=reliable'])
         self._camera_args = python + [
-            'deeplab_ros.camera_node', '--ros-args', '-p', f'source:={source}',
+            'deeplab_ros.tools.camera_node', '--ros-args', '-p', f'source:={source}',
             '-p', f'framerate:={self.framerate}', '-p', f'loop:={bool(self.photos)}',
             '-p', f'max_frames:={self._frames_to_play()}', '-p', 'wait_for_subscribers:=2']
 

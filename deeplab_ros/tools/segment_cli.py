@@ -29,12 +29,12 @@ import signal
 import sys
 
 import cv2
-from deeplab_ros.datasets import DATASETS, get_dataset
-from deeplab_ros.image_files import IMAGE_SUFFIXES, ImageError, read_image_file
-from deeplab_ros.model_loading import load_model, ModelLoadError
-from deeplab_ros.model_zoo import DEFAULT_MODEL, ZOO
-from deeplab_ros.segmenter import Segmenter
-from deeplab_ros.visualize import colorize, describe_classes, overlay
+from deeplab_ros.engine.datasets import DATASETS, get_dataset
+from deeplab_ros.engine.image_files import IMAGE_SUFFIXES, ImageError, read_image_file
+from deeplab_ros.engine.model_loading import load_model, ModelLoadError
+from deeplab_ros.engine.model_zoo import DEFAULT_MODEL, ZOO
+from deeplab_ros.engine.segmenter import Segmenter
+from deeplab_ros.engine.visualize import colorize, describe_classes, overlay
 
 
 def _number(kind, low, high=None):

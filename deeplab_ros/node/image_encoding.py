@@ -24,7 +24,7 @@ an oversize one by the size its header declares, before decoding.
 """
 
 import cv2
-from deeplab_ros.image_files import check_size, decode_image, ImageError
+from deeplab_ros.engine.image_files import check_size, decode_image, ImageError
 import numpy as np
 from sensor_msgs.msg import Image
 

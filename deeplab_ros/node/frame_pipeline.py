@@ -31,7 +31,7 @@ Neither thread can die from an exception: each one is reported through
 frame. ``stop()`` always joins both threads.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import threading
 import time
 
@@ -43,12 +43,18 @@ IDLE_SAMPLE = 1.0  # an unwanted pipeline still takes a frame this often (input 
 
 @dataclass
 class Job:
-    """One frame on its way through the pipeline; the stages fill in the fields."""
+    """One frame on its way through the pipeline; each stage fills in its fields."""
 
-    frame: object                               # what the source gave
-    settings: dict                              # read once, when the frame was taken
-    wanted: object                              # what wanted(settings) said for it
-    data: dict = field(default_factory=dict)    # stage results (image, batch, labels, ...)
+    frame: object            # what the source gave (serialized message bytes)
+    settings: dict           # read once, when the frame was taken
+    wanted: object           # what wanted(settings) said for it
+    # prepare:
+    header: object = None    # the input's header, copied to every output
+    image: object = None     # the decoded camera image, HxWx3
+    order: str = None        # its channel order, 'rgb' or 'bgr'
+    prepared: object = None  # the model batch and its geometry (segmenter.Prepared)
+    # infer:
+    labels: object = None    # the model's class ids for the whole batch
 
 
 class FramePipeline:

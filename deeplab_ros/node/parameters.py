@@ -21,7 +21,7 @@ runtime changes, and the tests that keep ``config/deeplab.yaml`` in step.
 
 from dataclasses import dataclass
 
-from deeplab_ros.model_zoo import DEFAULT_MODEL
+from deeplab_ros.engine.model_zoo import DEFAULT_MODEL
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType)
 from rclpy.exceptions import ParameterUninitializedException

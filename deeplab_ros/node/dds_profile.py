@@ -49,4 +49,4 @@ def use_large_image_profile(environ=os.environ):
     """
     variable = profile_variable(environ)
     if variable:
-        environ[variable] = str(Path(__file__).resolve().parents[1] / 'config' / PROFILE_FILE)
+        environ[variable] = str(Path(__file__).resolve().parents[2] / 'config' / PROFILE_FILE)

@@ -13,13 +13,13 @@
 # limitations under the License.
 
 """
-Load a DeepLab model from whatever form a user has, behind one ``predict()``.
+Step two of loading a model: load a local model file by its format, behind one ``predict()``.
 
-Supported: TensorFlow model zoo tarballs (``*.tar.gz`` with a frozen graph),
-bare frozen graphs (``.pb``), TF2 SavedModel folders, ``.tflite`` files
-(LiteRT when installed, else ``tf.lite``), and zoo names (downloaded once).
-Every backend's ``predict`` takes a uint8 RGB batch ``[1, h, w, 3]`` and
-returns the ``[h, w]`` class ids.
+Formats: TF1 frozen graphs (``.pb``, also inside model zoo tarballs), TF2
+SavedModel folders, and ``.tflite`` files (LiteRT when installed, else
+``tf.lite``). ``load_model`` takes anything a user gives (``model_source``
+resolves it first). Every backend's ``predict`` takes a uint8 RGB batch
+``[1, h, w, 3]`` and returns the ``[h, w]`` class ids.
 """
 
 import contextlib
@@ -28,8 +28,8 @@ import os
 from pathlib import Path
 import sys
 
-from deeplab_ros import model_zoo
-from deeplab_ros.datasets import guess_dataset
+from deeplab_ros.engine.datasets import guess_dataset
+from deeplab_ros.engine.model_source import ModelLoadError, resolve
 import numpy as np
 
 LOG = logging.getLogger(__name__)
@@ -39,10 +39,6 @@ ZOO_INPUT_TENSOR = 'ImageTensor:0'
 ZOO_OUTPUT_TENSOR = 'SemanticPredictions:0'
 # The original DeepLab demo resizes the longest image side to this.
 DEFAULT_INPUT_SIZE = 513
-
-
-class ModelLoadError(RuntimeError):
-    """A model could not be loaded; the message names the file and the fix."""
 
 
 @contextlib.contextmanager
@@ -311,18 +307,8 @@ class SavedModelModel:
         return _labels_from(result[self._output_key].numpy())
 
 
-def resolve(model, cache=None):
-    """Turn a path or zoo name into a local path (downloading zoo models once)."""
-    path = Path(str(model)).expanduser()
-    if path.exists():
-        return path
-    if str(model) in model_zoo.ZOO:
-        try:
-            return model_zoo.fetch(str(model), cache=cache)
-        except model_zoo.DownloadError as err:
-            raise ModelLoadError(str(err)) from err
-    raise ModelLoadError(f"model '{model}' is neither an existing file or folder nor a zoo "
-                         f"name; zoo names: {', '.join(sorted(model_zoo.ZOO))}")
+BACKENDS = {'tflite': TFLiteModel, 'frozen_graph': FrozenGraphModel,
+            'saved_model': SavedModelModel}
 
 
 def load_model(model, input_tensor=None, output_tensor=None, device='auto', num_threads=None,
@@ -330,40 +316,19 @@ def load_model(model, input_tensor=None, output_tensor=None, device='auto', num_
     """
     Load a model by path or zoo name, warm it up, and return its backend.
 
-    The backend carries ``kind``, ``device``, ``fixed_size`` (or None), ``source``,
-    ``dataset`` (the label space, from the zoo or guessed from the name) and
-    ``input_size`` (the zoo's, else 513) next to ``predict``.
+    Two steps: ``model_source.resolve`` finds the local file and its format,
+    then the backend for that format loads it. The backend carries ``kind``,
+    ``device``, ``fixed_size`` (or None), ``source``, ``dataset`` (the label
+    space, from the zoo or guessed from the name) and ``input_size`` (the
+    zoo's, else 513) next to ``predict``.
     """
-    path = resolve(model, cache)
-    options = {'input_tensor': input_tensor or None, 'output_tensor': output_tensor or None,
-               'num_threads': num_threads or None, 'device': device}
-    if path.is_dir():
-        if not (path / 'saved_model.pb').is_file():
-            raise ModelLoadError(f'{path} is a folder without saved_model.pb; give a '
-                                 'SavedModel folder, a .pb, a .tar.gz or a .tflite file')
-        backend = SavedModelModel(path, **options)
-    else:
-        if path.stat().st_size == 0:
-            raise ModelLoadError(f'{path} is empty (0 bytes); download it again')
-        with open(path, 'rb') as handle:
-            head = handle.read(8)
-        if path.name.endswith(('.tar.gz', '.tgz')):
-            try:
-                graph = model_zoo.tarball_graph(path, cache)
-            except (ValueError, model_zoo.DownloadError) as err:
-                raise ModelLoadError(str(err)) from err
-            except OSError as err:
-                raise ModelLoadError(f'cannot extract {path} into the model cache '
-                                     f'{model_zoo.cache_dir(cache)}: {err}; set '
-                                     f'{model_zoo.CACHE_VARIABLE} to a writable folder') from err
-            backend = FrozenGraphModel(graph, **options)
-        elif head[4:8] == b'TFL3' or path.suffix == '.tflite':
-            backend = TFLiteModel(path, **options)
-        else:
-            backend = FrozenGraphModel(path, **options)
+    found = resolve(model, cache)
+    backend = BACKENDS[found.format](
+        found.path, input_tensor=input_tensor or None, output_tensor=output_tensor or None,
+        num_threads=num_threads or None, device=device)
     backend.source = str(model)
-    entry = model_zoo.entry_for_file(path.name)
-    backend.dataset = entry.dataset if entry else guess_dataset(str(path))
+    entry = found.zoo_entry
+    backend.dataset = entry.dataset if entry else guess_dataset(str(found.origin))
     backend.input_size = entry.input_size if entry else DEFAULT_INPUT_SIZE
     warm = backend.fixed_size or (64, 64)
     try:  # also checks the output is a label map; the first real frame is then not slow
