@@ -1,23 +1,27 @@
 # The README's commands. Everything installs into .venv, so a fresh machine
-# needs only Python 3.11+ and network access to PyPI.
+# needs only Python 3.10+ and network access to PyPI.
 PYTHON ?= python3
 VENV ?= .venv
+# requirements.txt is the ROS 2 Kilted stack; test-stacks also uses the others.
+REQUIREMENTS ?= requirements.txt
 PY := $(VENV)/bin/python
 # The stamp is keyed on the requirements and package metadata: a second run
 # with nothing changed skips the install and starts within seconds.
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt setup.py | sha1sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) setup.py | sha1sum | cut -c1-16)
+# A `make demo` run by a test uses the venv and requirements of the test run.
+export VENV REQUIREMENTS
 
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-data demo bench clean
+.PHONY: venv test test-stacks test-data demo bench clean
 
 venv: $(STAMP)
 
 $(STAMP):
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required (found %s)" % sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r $(REQUIREMENTS)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
@@ -26,6 +30,11 @@ $(STAMP):
 test: venv
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The suite on three stacks side by side (Kilted, Jazzy as on Ubuntu 24.04, Humble's
+# Python 3.10), each in its own venv; one summary line per stack.
+test-stacks:
+	@bash .ci/test-stacks
 
 # The real models and photos for the tests, on a clone without ../shared/data:
 # downloaded once (checked) into the user cache; DEEPLAB_ROS_DOWNLOAD_MIRROR works.
@@ -48,4 +57,4 @@ bench: $(BENCH_STAMP)
 	$(PY) bench/run_bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build install log demo_output .pytest_cache
+	rm -rf $(VENV) .venv-jazzy .venv-humble build install log demo_output .pytest_cache

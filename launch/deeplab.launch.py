@@ -15,14 +15,16 @@
 """
 The deeplab node alone, on any image topic (bag files, other cameras).
 
+When the node exits (a model that cannot load, say) the launch ends with one
+line saying so.
+
     ros2 launch deeplab_ros deeplab.launch.py image:=/my_camera/image_raw
     ros2 launch deeplab_ros deeplab.launch.py image:=/cam/image_raw use_sim_time:=true  # a bag
 """
 
-from deeplab_ros.tools.launch_helpers import deeplab_arguments, deeplab_node, large_image_profile
+from deeplab_ros.tools.launch_helpers import deeplab_arguments, large_image_profile, nodes
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
-from launch.substitutions import LaunchConfiguration
 
 
 def generate_launch_description():
@@ -31,5 +33,5 @@ def generate_launch_description():
                               description='Camera image topic to segment'),
         *deeplab_arguments(),
         *large_image_profile(),
-        deeplab_node(LaunchConfiguration('image')),
+        nodes(with_camera=False),
     ])

@@ -20,28 +20,17 @@ A webcam and live DeepLab segmentation, optionally shown in rviz2.
 
 usb_cam_node_exe is started directly with this package's usb_cam.yaml (its
 own camera.launch.py needs the pydantic v1 API, which current pydantic lacks).
-When the camera process exits (a missing device, say) the whole launch shuts
-down, with the camera's error on the screen above.
+When the camera, the deeplab node or rviz2 exits, the whole launch ends with
+one line saying which and its exit code. A camera driver that is not installed
+ends it before anything starts; a missing rviz2 is skipped with a warning.
 """
 
-from deeplab_ros.tools.launch_helpers import (common_parameters, deeplab_arguments,
-                                              deeplab_node, large_image_profile, PACKAGE, share)
+from deeplab_ros.tools.launch_helpers import deeplab_arguments, large_image_profile, nodes
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, Shutdown
-from launch.conditions import IfCondition
-from launch.substitutions import EqualsSubstitution, LaunchConfiguration
-from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
+from launch.actions import DeclareLaunchArgument
 
 
 def generate_launch_description():
-    camera = LaunchConfiguration('camera')
-    namespace = LaunchConfiguration('namespace')
-    capture = {
-        'image_width': ParameterValue(LaunchConfiguration('image_width'), value_type=int),
-        'image_height': ParameterValue(LaunchConfiguration('image_height'), value_type=int),
-        'framerate': ParameterValue(LaunchConfiguration('framerate'), value_type=float),
-    }
     return LaunchDescription([
         DeclareLaunchArgument('camera', default_value='usb_cam', choices=['usb_cam', 'opencv'],
                               description='Camera driver: usb_cam, or opencv for the '
@@ -55,25 +44,7 @@ def generate_launch_description():
                               description='Capture height in pixels'),
         DeclareLaunchArgument('framerate', default_value='30.0',
                               description='Capture frames per second'),
-        DeclareLaunchArgument('rviz', default_value='false', choices=['true', 'false'],
-                              description='Open rviz2 with the overlay and mask views'),
         *deeplab_arguments(),
         *large_image_profile(),
-        Node(package='usb_cam', executable='usb_cam_node_exe', name='usb_cam',
-             output='screen', namespace=namespace,
-             condition=IfCondition(EqualsSubstitution(camera, 'usb_cam')),
-             parameters=[share('config', 'usb_cam.yaml'),
-                         {'video_device': LaunchConfiguration('video_device'), **capture},
-                         common_parameters()],
-             on_exit=Shutdown(reason='the usb_cam camera driver exited')),
-        Node(package=PACKAGE, executable='camera_node', name='camera', output='screen',
-             namespace=namespace, condition=IfCondition(EqualsSubstitution(camera, 'opencv')),
-             parameters=[{'source': LaunchConfiguration('video_device'), **capture},
-                         common_parameters()],
-             on_exit=Shutdown(reason='the camera node exited')),
-        deeplab_node('image_raw'),
-        Node(package='rviz2', executable='rviz2', name='rviz2', namespace=namespace,
-             arguments=['-d', share('config', 'deeplab.rviz')],
-             parameters=[common_parameters()],
-             condition=IfCondition(LaunchConfiguration('rviz'))),
+        nodes(image_topic='image_raw'),
     ])

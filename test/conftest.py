@@ -15,6 +15,7 @@
 """Shared fixtures: test data location and a localhost-only ROS 2 context."""
 
 import http.server
+import importlib.util
 import os
 from pathlib import Path
 import signal
@@ -39,6 +40,14 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 100))
 os.environ.setdefault('PYTHONUNBUFFERED', '1')
 
 
+# The Humble-Python stack has no rclpy (no Humble wheels): its tests of the node and the
+# tools are left out, and said so at the end. Such a test is marked ``ros`` (a whole file
+# with ``pytestmark = pytest.mark.ros``, read here before it is imported).
+ROS = importlib.util.find_spec('rclpy') is not None
+ROS_FILE_MARK = 'pytestmark = pytest.mark.ros'
+NO_ROS = ('rclpy is not installed, so {count} test(s) of the node and the tools did not run '
+          '(the Humble-Python stack tests the engine and the fallbacks)')
+_without_ros = []
 DATA = find_data_dir()
 NO_DATA = ('the real models and photos were not found, so {count} test(s) that need them did '
            'not run: `make test-data` downloads them (about 7 MB, into '
@@ -46,20 +55,38 @@ NO_DATA = ('the real models and photos were not found, so {count} test(s) that n
 _deselected = []
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Without rclpy, a test file marked ``ros`` as a whole is not even imported."""
+    if not ROS and collection_path.suffix == '.py' and collection_path.name.startswith('test_'):
+        if ROS_FILE_MARK in collection_path.read_text(encoding='utf-8'):
+            _without_ros.append(collection_path.name)
+            return True
+    return None
+
+
+def _leave_out(config, items, unwanted, store):
+    if unwanted:
+        store.extend(unwanted)
+        config.hook.pytest_deselected(items=unwanted)
+        items[:] = [item for item in items if item not in unwanted]
+
+
 def pytest_collection_modifyitems(config, items):
-    """Without the data, leave out every test that needs it, and say so once (below)."""
-    if DATA is not None:
-        return
-    needs = [item for item in items if 'data_dir' in getattr(item, 'fixturenames', ())]
-    if needs:
-        _deselected.extend(needs)
-        config.hook.pytest_deselected(items=needs)
-        items[:] = [item for item in items if item not in needs]
+    """Leave out the tests that need what is missing (data, rclpy), and say so once (below)."""
+    if not ROS:
+        _leave_out(config, items, [i for i in items if i.get_closest_marker('ros')],
+                   _without_ros)
+    if DATA is None:
+        _leave_out(config, items,
+                   [i for i in items if 'data_dir' in getattr(i, 'fixturenames', ())],
+                   _deselected)
 
 
 def pytest_terminal_summary(terminalreporter):
     if _deselected:
         terminalreporter.write_line(NO_DATA.format(count=len(_deselected)), yellow=True)
+    if _without_ros:
+        terminalreporter.write_line(NO_ROS.format(count=len(_without_ros)), yellow=True)
 
 
 @pytest.fixture(autouse=True)

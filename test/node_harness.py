@@ -29,6 +29,7 @@ from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.srv import SetParameters, SetParametersAtomically
 import rclpy
+from rclpy.exceptions import InvalidHandle
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -80,8 +81,16 @@ class Harness:
         self.node_name = node_name
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
+        self._closing = False
+        self._spinner = threading.Thread(target=self._spin, daemon=True)
         self._spinner.start()
+
+    def _spin(self):
+        try:
+            self.executor.spin()
+        except InvalidHandle:  # rclpy's guard condition, destroyed by shutdown(): harmless then
+            if not self._closing:
+                raise
 
     def _recorder(self, store):
         def record(msg):
@@ -90,6 +99,7 @@ class Harness:
         return record
 
     def close(self):
+        self._closing = True
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
@@ -160,7 +170,7 @@ class Harness:
 
     def status(self, timeout=5.0):
         """Return (level, message, values) of the node's next /diagnostics status."""
-        name = f'{self.node_name}: segmentation'
+        name = f'/{self.node_name}: segmentation'
         seen = len(self.diagnostics)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -173,6 +183,24 @@ class Harness:
                         {kv.key: kv.value for kv in fresh[-1].values})
             time.sleep(0.05)
         raise AssertionError(f'no /diagnostics from {name} in {timeout} s')
+
+    def wait_for_outputs(self, count, timeout=20.0, output='label_map'):
+        """Wait until ``count`` more ``output`` messages arrive; return how many did."""
+        before = len(self.received[output])
+        deadline = time.monotonic() + timeout
+        while len(self.received[output]) - before < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return len(self.received[output]) - before
+
+    def wait_for_status(self, predicate, timeout=20.0):
+        """Return the first (level, message, values) with ``predicate(...)`` true, or fail."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.status(timeout=max(1.0, deadline - time.monotonic()))
+            if predicate(*last):
+                return last
+        raise AssertionError(f'/diagnostics never said what was expected; last: {last}')
 
     def latched_labels(self, timeout=10.0):
         """Subscribe to ~/labels now (a late joiner) and return the first message."""

@@ -24,6 +24,8 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from conftest import spin_until  # noqa: I100  (test helper, not a third-party module)
 
+pytestmark = pytest.mark.ros
+
 
 def listen(context, topic_prefix=''):
     node = rclpy.create_node('camera_listener', context=context)

@@ -15,7 +15,9 @@
 """The one-command demo on the shared photos, and the class_mask example node."""
 
 import os
+import re
 import subprocess
+import sys
 import time
 
 import cv2
@@ -23,30 +25,70 @@ from lint_paths import REPO
 from node_harness import Harness, start_node
 import numpy as np
 from PIL import Image as PilImage
+import pytest
 from std_msgs.msg import Float32
 
 from conftest import RosProcess  # noqa: I100  (test helper, not a third-party module)
 
+pytestmark = pytest.mark.ros
+
 BIRD = 3
 
 
+def plain_environment():
+    """
+    Return this process's environment without what ros-wheels-bootstrapper set for its venv.
+
+    ``make demo`` starts the venv of the test run (VENV, exported by ``make``),
+    or the repo's .venv; its Python must bootstrap its own library path.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('DISPLAY', '_ROS_WHEELS_BOOTSTRAP_COMPLETE')}
+    own = os.path.realpath(sys.prefix)
+    kept = [p for p in env.get('LD_LIBRARY_PATH', '').split(os.pathsep)
+            if p and not os.path.realpath(p).startswith(own)]
+    env['LD_LIBRARY_PATH'] = os.pathsep.join(kept)
+    return env
+
+
+def test_plain_environment_drops_the_bootstrap_of_this_venv(monkeypatch):
+    monkeypatch.setenv('_ROS_WHEELS_BOOTSTRAP_COMPLETE', '1')
+    monkeypatch.setenv('LD_LIBRARY_PATH', f'{sys.prefix}/lib{os.pathsep}/opt/other/lib')
+    env = plain_environment()
+    assert '_ROS_WHEELS_BOOTSTRAP_COMPLETE' not in env
+    assert env['LD_LIBRARY_PATH'] == '/opt/other/lib'
+
+
 def test_make_demo_headless_on_the_shared_photos(data_dir, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != 'DISPLAY'}
+    env = plain_environment()
     result = subprocess.run(['make', '-s', 'demo', f'OUTPUT={tmp_path}'], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # Three photos looped 4 times at 2 Hz: every one of the 12 frames, the first included.
     assert '3 photo(s) looped 4 times at 2 Hz (12 frames)' in result.stdout
-    assert f'12 frame(s) written to {tmp_path}' in result.stdout
-    assert result.stdout.count('bird 21') == 4 and result.stdout.count('dog 4') == 4
+    # On a loaded machine the node may drop a frame a newer one replaced; it says so.
+    dropped = re.search(r'the deeplab node dropped (\d+) frame', result.stdout)
+    dropped = int(dropped.group(1)) if dropped else 0
+    written = 12 - dropped
+    assert dropped <= 2 and f'{written} frame(s) written to {tmp_path}' in result.stdout
+    assert result.stdout.count('bird 21') >= 4 - dropped
+    assert result.stdout.count('dog 4') >= 4 - dropped
     labels = [cv2.imread(str(tmp_path / f'frame_{i:04d}_label.png'), cv2.IMREAD_UNCHANGED)
-              for i in range(1, 13)]
+              for i in range(1, written + 1)]
     bird = next(m for m in labels if m.shape == (513, 513) and (m == BIRD).any())
     assert (bird == BIRD).mean() > 0.15
     picture = cv2.imread(str(tmp_path / 'frame_0001.png'))
     assert picture.shape[1] == 3 * labels[0].shape[1]  # camera | overlay | mask
     with PilImage.open(tmp_path / 'demo.gif') as animation:
-        assert animation.n_frames == 12
+        assert animation.n_frames == written
+        # One size for every frame, the 128x128 dog included: three 240x240 parts over a
+        # 3-row legend; the parts are filled (no band), so mostly not white.
+        assert animation.size == (720, 240 + 3 * 22 + 8)
+        frames = []
+        for index in range(animation.n_frames):
+            animation.seek(index)
+            frames.append(np.asarray(animation.convert('RGB')))
+    assert all((f[:240] != 255).any(axis=2).mean() > 0.5 for f in frames)
 
 
 def test_class_coverage_example(pascal_model, data_dir):

@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import CompressedImage, Image
 
+pytestmark = pytest.mark.ros
+
 
 @pytest.fixture
 def rgb():

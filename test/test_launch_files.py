@@ -23,10 +23,28 @@ import ast
 import re
 
 from deeplab_ros.node.dds_profile import profile_variable, use_large_image_profile
+from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, plan, PlanError, rviz_config, \
+    topic_in
 from lint_paths import REPO
 import pytest
 
 LAUNCH_FILES = sorted((REPO / 'launch').glob('*.launch.py'))
+HELPERS = REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py'
+# What the launch files import, each checked to exist on the humble branches of ros2/launch
+# (1.0.x) and ros2/launch_ros; EqualsSubstitution, say, does not.
+HUMBLE_LAUNCH_NAMES = {
+    'launch': {'LaunchDescription'},
+    'launch.actions': {'DeclareLaunchArgument', 'LogInfo', 'OpaqueFunction',
+                       'SetEnvironmentVariable', 'Shutdown'},
+    'launch.substitutions': {'LaunchConfiguration', 'PathJoinSubstitution'},
+    'launch_ros.actions': {'Node'},
+    'launch_ros.substitutions': {'FindPackageShare'},
+    'ament_index_python.packages': {'get_package_share_directory', 'PackageNotFoundError'},
+}
+WEBCAM = {'camera': 'usb_cam', 'video_device': '/dev/video0', 'image_width': '640',
+          'image_height': '480', 'framerate': '30.0', 'rviz': 'false', 'namespace': '',
+          'use_sim_time': 'false', 'autostart': 'true', 'params_file': '/p.yaml',
+          'model_path': '', 'model_name': '', 'rate': '', 'device': ''}
 
 
 def entry_points():
@@ -42,16 +60,88 @@ def test_launch_files_exist_and_parse():
                    for n in tree.body), path
 
 
-def test_every_executable_is_an_entry_point_or_usb_cam():
-    sources = [p.read_text() for p in LAUNCH_FILES]
-    sources.append((REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py').read_text())
-    named = set(re.findall(r"executable='([\w-]+)'", '\n'.join(sources)))
-    assert {'deeplab_node', 'camera_node', 'usb_cam_node_exe', 'rviz2'} <= named
-    assert named - {'usb_cam_node_exe', 'rviz2'} <= entry_points()
+def test_launch_files_use_only_what_humble_has():
+    for path in [*LAUNCH_FILES, HELPERS]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module.split('.')[0] in (
+                    'launch', 'launch_ros', 'ament_index_python'):
+                names = {alias.name for alias in node.names}
+                assert names <= HUMBLE_LAUNCH_NAMES.get(node.module, set()), (path.name, names)
+
+
+def installed_all(package):
+    return True
+
+
+def started(arguments, installed=installed_all, **kwargs):
+    processes, warnings = plan(arguments, installed, REPO, **kwargs)
+    return {p.executable: p for p in processes}, warnings
+
+
+def test_every_executable_is_an_entry_point_or_another_package():
+    for camera in ('usb_cam', 'opencv'):
+        processes, _ = started({**WEBCAM, 'camera': camera, 'rviz': 'true'})
+        ours = {p.executable for p in processes.values() if p.package == 'deeplab_ros'}
+        assert ours <= entry_points()
+        assert {'deeplab_node', 'rviz2'} <= set(processes)
+        assert ('usb_cam_node_exe' if camera == 'usb_cam' else 'camera_node') in processes
+
+
+def test_every_process_ends_the_launch_when_it_exits():
+    processes, _ = started({**WEBCAM, 'rviz': 'true'})
+    assert all(p.ends_launch for p in processes.values())
+    assert 'on_exit=_ends_launch(p.ends_launch)' in HELPERS.read_text()
+    assert "Shutdown(reason=f'{reason} (exit code {event.returncode})')" in HELPERS.read_text()
+
+
+def test_a_missing_camera_driver_stops_the_launch_before_anything_starts():
+    with pytest.raises(PlanError, match="needs the ROS package 'usb_cam'.*camera:=opencv"):
+        plan(WEBCAM, lambda package: package != 'usb_cam', REPO)
+    processes, _ = started({**WEBCAM, 'camera': 'opencv'}, lambda p: p != 'usb_cam')
+    assert processes['camera_node'].parameters[0]['source'] == '/dev/video0'
+
+
+def test_a_missing_rviz2_is_a_warning_and_nothing_else_changes():
+    processes, warnings = started({**WEBCAM, 'rviz': 'true'}, lambda p: p != 'rviz2')
+    assert set(processes) == {'usb_cam_node_exe', 'deeplab_node'}
+    assert warnings == ["rviz:=true but the ROS package 'rviz2' is not installed: running "
+                        'without it (sudo apt install ros-$ROS_DISTRO-rviz2)']
+
+
+def test_rviz_shows_the_topics_of_this_launch():
+    template = (REPO / 'config' / 'deeplab.rviz').read_text()
+    assert template.count('Value: /deeplab/') == 2 and template.count('Value: /image_raw') == 1
+    view = rviz_config(template, 'robot1', 'image_raw')
+    assert 'Value: /robot1/deeplab/overlay' in view and 'Value: /robot1/image_raw' in view
+    assert 'Value: /deeplab/' not in view
+    assert 'Value: /cam/rgb' in rviz_config(template, 'robot1', '/cam/rgb')
+    processes, _ = started({**WEBCAM, 'rviz': 'true', 'namespace': '/robot2'})
+    written = processes['rviz2'].arguments[1]
+    assert 'Value: /robot2/deeplab/color_mask' in open(written).read()
+    assert topic_in('', 'image_raw') == '/image_raw'
+
+
+def test_arguments_become_typed_overrides_and_empty_ones_keep_the_yaml():
+    processes, _ = started({**WEBCAM, 'rate': '5', 'autostart': 'false',
+                            'use_sim_time': 'true'})
+    node = processes['deeplab_node']
+    assert node.parameters == ['/p.yaml', {'autostart': False, 'rate': 5.0},
+                               {'use_sim_time': True}]
+    assert node.remappings == [('image', 'image_raw')]
+    assert processes['usb_cam_node_exe'].parameters[1]['framerate'] == 30.0
+    with pytest.raises(PlanError, match='rate:=fast is not a float'):
+        plan({**WEBCAM, 'rate': 'fast'}, installed_all, REPO)
+
+
+def test_the_bag_launch_starts_the_node_alone_on_its_image_topic():
+    processes, _ = started({**WEBCAM, 'image': '/cam/image'}, image_topic='/cam/image',
+                           with_camera=False)
+    assert set(processes) == {'deeplab_node'}
+    assert processes['deeplab_node'].remappings == [('image', '/cam/image')]
 
 
 def test_every_launch_argument_has_a_description():
-    for path in [*LAUNCH_FILES, REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py']:
+    for path in [*LAUNCH_FILES, HELPERS]:
         for call in ast.walk(ast.parse(path.read_text())):
             if isinstance(call, ast.Call) and getattr(call.func, 'id', '') == \
                     'DeclareLaunchArgument':
@@ -61,50 +151,29 @@ def test_every_launch_argument_has_a_description():
 
 def declared_arguments(path):
     """Names of the DeclareLaunchArgument calls in ``path`` (and the shared helpers)."""
-    names = set()
-    for source in (path, REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py'):
+    names = set(NODE_OVERRIDES)  # declared in a loop over this table
+    for source in (path, HELPERS):
         for node in ast.walk(ast.parse(source.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == \
                     'DeclareLaunchArgument' and isinstance(node.args[0], ast.Constant):
                 names.add(node.args[0].value)
-            elif isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', '') == \
-                    'NODE_OVERRIDES':  # declared in a loop over this table
-                names |= {key.value for key in node.value.keys}
     return names
 
 
 COMMON_ARGUMENTS = {'namespace', 'use_sim_time', 'autostart', 'params_file', 'model_path',
-                    'model_name', 'rate', 'device'}
+                    'model_name', 'rate', 'device', 'rviz'}
 
 
-def test_both_launch_files_take_namespace_sim_time_and_autostart():
+def test_both_launch_files_take_the_common_arguments():
     for path in LAUNCH_FILES:
         assert 'deeplab_arguments()' in path.read_text(), path.name
         assert COMMON_ARGUMENTS <= declared_arguments(path), path.name
-    helpers = (REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py').read_text()
-    assert "namespace=LaunchConfiguration('namespace')" in helpers
-    assert "'autostart': LaunchConfiguration('autostart')" in helpers
-    assert 'common_parameters()' in helpers
+    assert "namespace=arguments['namespace']" in HELPERS.read_text()
 
 
-def test_webcam_launch_ends_when_the_camera_exits():
-    tree = ast.parse((REPO / 'launch' / 'webcam.launch.py').read_text())
-    cameras = [call for call in ast.walk(tree) if isinstance(call, ast.Call)
-               and getattr(call.func, 'id', '') == 'Node'
-               and any(k.arg == 'executable' and getattr(k.value, 'value', '') in
-                       ('usb_cam_node_exe', 'camera_node') for k in call.keywords)]
-    assert len(cameras) == 2
-    for call in cameras:
-        keywords = {k.arg: k.value for k in call.keywords}
-        assert ast.unparse(keywords['on_exit']).startswith('Shutdown(')
-        assert 'common_parameters()' in ast.unparse(keywords['parameters'])
-
-
-def test_config_files_referenced_by_launch_exist():
-    text = '\n'.join(p.read_text() for p in LAUNCH_FILES)
-    for name in re.findall(r"share\('config', '([\w.]+)'\)", text):
+def test_config_files_referenced_exist():
+    for name in ('usb_cam.yaml', 'deeplab.rviz', 'deeplab.yaml', 'fastdds_large_images.xml'):
         assert (REPO / 'config' / name).is_file(), name
-    assert (REPO / 'config' / 'fastdds_large_images.xml').is_file()
 
 
 def test_profile_variable_respects_the_user_and_the_distro():
@@ -134,9 +203,6 @@ def test_webcam_launch_description():
     arguments = {a.name for a in description.get_launch_arguments()}
     assert {'camera', 'video_device', 'image_width', 'image_height', 'framerate',
             'rviz'} | COMMON_ARGUMENTS <= arguments
-    from launch_ros.actions import Node
-    executables = {e.node_executable for e in description.entities if isinstance(e, Node)}
-    assert {'usb_cam_node_exe', 'camera_node', 'rviz2'} <= executables
 
 
 def test_deeplab_launch_description():

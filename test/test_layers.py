@@ -74,13 +74,14 @@ def test_the_engine_and_the_pipeline_never_import_ros(name):
                 and m != name], f'{name} imports from a layer above it'
 
 
+@pytest.mark.ros
 def test_the_node_never_imports_the_tools():
     for name, added in imports_of(modules('node')).items():
         assert not [m for m in added if m.startswith('deeplab_ros.tools')], name
 
 
+@pytest.mark.ros
 def test_the_probe_sees_ros_when_it_is_there():
     """The rule above can fail: the node's modules do load rclpy."""
-    pytest.importorskip('rclpy', reason='rclpy is not installed')
     added = imports_of(['deeplab_ros.node.deeplab_node'])['deeplab_ros.node.deeplab_node']
     assert 'rclpy' in added and 'sensor_msgs' in added

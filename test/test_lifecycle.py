@@ -29,6 +29,8 @@ from node_harness import Harness, start_node
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.ros
+
 BIRD = 3
 
 
@@ -95,7 +97,7 @@ def test_every_transition_with_a_streaming_camera(pascal_model, data_dir, tmp_pa
         # Active: outputs flow, correct ones.
         assert harness.transition('activate') is True
         harness.send(harness.frame(bird, 'bgr8', 'first'))
-        assert outputs_in(harness, 1.0) >= 3
+        assert harness.wait_for_outputs(3) >= 3
         labels = harness.received['label_map'][-1]
         assert (np.frombuffer(labels.data, np.uint8) == BIRD).mean() > 0.15
         # Deactivated: no output and (almost) no CPU while the camera streams on.
@@ -148,10 +150,10 @@ def test_diagnostics_say_idle_without_subscribers_and_error_on_a_stall(pascal_mo
     camera = Camera(idle, bird)
     try:
         idle.wait_for_subscriber()
-        time.sleep(1.5)
-        level, message, values = idle.status()
+        level, message, values = idle.wait_for_status(
+            lambda level, message, values: not message.startswith('waiting'))
         assert (level, values['frames_published']) == (0, '0')
-        assert message.startswith('idle: nobody subscribes to an output (')
+        assert message.startswith('idle: nobody subscribes to an output ('), message
         camera.stop()
         # Someone subscribes, frames keep coming, but none can be segmented: an error.
         listener = Harness('watched', image='/watched/camera')

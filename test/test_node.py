@@ -33,6 +33,8 @@ import numpy as np
 import pytest
 from rclpy.qos import ReliabilityPolicy
 
+pytestmark = pytest.mark.ros
+
 BIRD = 3
 
 
@@ -143,7 +145,7 @@ def test_diagnostics_report_rates_latency_and_model(harness, bird_bgr, pascal_mo
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         statuses = [s for array in harness.diagnostics for s in array.status
-                    if s.name == 'deeplab: segmentation']
+                    if s.name == '/deeplab: segmentation']
         values = {kv.key: kv.value for kv in statuses[-1].values} if statuses else {}
         if values.get('frames_published', '0') != '0':
             break
@@ -241,7 +243,9 @@ def test_rate_limit_and_newest_frame_only(pascal_model, bird_bgr):
         time.sleep(1.0)
         for i in range(5):
             harness.publisher.publish(harness.frame(frame, 'bgr8', f'burst-{i}'))
-        time.sleep(1.5)
+        deadline = time.monotonic() + 20
+        while not harness.outputs_for('burst-4') and time.monotonic() < deadline:
+            time.sleep(0.05)
         processed = [i for i in range(5) if harness.outputs_for(f'burst-{i}')]
         assert 4 in processed and len(processed) <= 2, processed
     finally:

@@ -21,6 +21,8 @@ import pytest
 from rcl_interfaces.msg import ParameterType
 import yaml
 
+pytestmark = pytest.mark.ros
+
 
 def test_stats_windows_and_totals():
     now = [0.0]

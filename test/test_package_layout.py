@@ -14,21 +14,25 @@
 
 """colcon-readiness: setup.py installs what an ament_python package must install."""
 
-from distutils.core import run_setup
 import os
+import runpy
+from unittest import mock
 import xml.etree.ElementTree as ET
 
 from lint_paths import REPO
 import pytest
-import setuptools  # noqa: F401  (makes distutils resolve to setuptools' copy)
+import setuptools
 
 
 @pytest.fixture(scope='module')
 def distribution():
+    """setup()'s arguments, as setup.py passes them (no distutils: gone from Python 3.12)."""
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
-        return run_setup('setup.py', stop_after='init')
+        with mock.patch.object(setuptools, 'setup') as setup:
+            runpy.run_path('setup.py')
+        return setup.call_args.kwargs
     finally:
         os.chdir(cwd)
 
@@ -36,13 +40,18 @@ def distribution():
 def installed(distribution):
     """Map of install folder -> file names from data_files."""
     return {folder: [os.path.basename(f) for f in files]
-            for folder, files in distribution.data_files}
+            for folder, files in distribution['data_files']}
 
 
 def test_name_and_version_match_package_xml(distribution):
     root = ET.parse(REPO / 'package.xml').getroot()
-    assert distribution.get_name() == root.find('name').text == 'deeplab_ros'
-    assert distribution.get_version() == root.find('version').text
+    assert distribution['name'] == root.find('name').text == 'deeplab_ros'
+    assert distribution['version'] == root.find('version').text
+
+
+def test_every_subpackage_is_installed(distribution):
+    assert sorted(distribution['packages']) == [
+        'deeplab_ros', 'deeplab_ros.engine', 'deeplab_ros.node', 'deeplab_ros.tools']
 
 
 def test_ament_index_marker_and_package_xml_installed(distribution):

@@ -16,14 +16,18 @@
 
 from conftest import spin_until
 import numpy as np
+import pytest
 import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
+
+pytestmark = pytest.mark.ros
 
 PUBLISHER = """
 import sys, numpy as np, rclpy
 from rclpy.executors import ExternalShutdownException
 from sensor_msgs.msg import Image
+
 rclpy.init()
 node = rclpy.create_node('pattern_publisher')
 pub = node.create_publisher(Image, 'pattern', 1)

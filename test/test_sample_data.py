@@ -25,7 +25,15 @@ import sys
 
 from conftest import REPO
 from deeplab_ros.engine import model_zoo, sample_data
+from deeplab_ros.engine.downloads import DownloadError
 import pytest
+
+
+def test_an_unwritable_cache_is_not_offline_advice():
+    with pytest.raises(DownloadError) as error:
+        sample_data.fetch(cache='/sys/kernel/deeplab', progress=None)
+    assert str(error.value).startswith('cannot write to the model cache /sys/kernel/deeplab')
+    assert 'Offline' not in str(error.value) and 'Place' not in str(error.value)
 
 
 @pytest.fixture

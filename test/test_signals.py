@@ -30,6 +30,8 @@ import cv2
 from node_harness import Harness, start_node
 import pytest
 
+pytestmark = pytest.mark.ros
+
 SCENARIOS = {
     'SIGINT': [signal.SIGINT],
     'double SIGINT': [signal.SIGINT, 0.05, signal.SIGINT],

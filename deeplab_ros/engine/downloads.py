@@ -38,11 +38,18 @@ CACHE_VARIABLE = 'DEEPLAB_ROS_CACHE'
 
 
 class DownloadError(RuntimeError):
-    """A file could not be fetched or stored; the message says what to do instead."""
+    """
+    A file could not be fetched or stored; the message says what to do instead.
 
-    def __init__(self, message, reason=None):
+    ``reason`` is the cause alone, for callers with their own advice;
+    ``offline`` tells whether fetching the file elsewhere would help (not for
+    a cache that cannot be written).
+    """
+
+    def __init__(self, message, reason=None, offline=True):
         super().__init__(message)
-        self.reason = reason or message  # the cause alone, for callers with their own advice
+        self.reason = reason or message
+        self.offline = offline
 
 
 def cache_dir(override=None):
@@ -65,7 +72,7 @@ def writable_folder(folder):
     except OSError as err:
         raise DownloadError(f'cannot write to the model cache {folder}: '
                             f'{err.strerror or err}; set {CACHE_VARIABLE} to a writable '
-                            'folder') from err
+                            'folder', offline=False) from err
     return folder
 
 
@@ -98,7 +105,7 @@ def _progress(done, total, stream):
     stream.flush()
 
 
-def _sha256(path):
+def sha256_of(path):
     digest = hashlib.sha256()
     with open(path, 'rb') as handle:
         while chunk := handle.read(1 << 20):
@@ -111,11 +118,15 @@ def download(url, target, progress=sys.stderr, timeout=30, sha256=None):
     Fetch ``url`` (or its mirror) into ``target`` atomically; an existing file is reused.
 
     With ``sha256`` the download is checked and a mismatch is an error (the
-    partial file is removed, nothing lands at ``target``).
+    partial file is removed, nothing lands at ``target``); an existing file
+    that does not match (corrupted in the cache) is fetched again.
     """
     target = Path(target)
     if target.is_file():
-        return target
+        if sha256 is None or sha256_of(target) == sha256:
+            return target
+        if progress:
+            progress.write(f'{target} does not have the pinned content: fetching it again\n')
     writable_folder(target.parent)
     fetched = source_url(url)
     fd, part = tempfile.mkstemp(dir=target.parent, prefix=target.name + '.', suffix='.part')
@@ -135,7 +146,7 @@ def download(url, target, progress=sys.stderr, timeout=30, sha256=None):
             if total and done != total:
                 raise DownloadError(f'download of {fetched} was cut off at {done} of {total} '
                                     'bytes')
-        digest = _sha256(part) if sha256 else None
+        digest = sha256_of(part) if sha256 else None
         if digest != sha256:
             raise DownloadError(f'{fetched} does not have the expected content (sha256 '
                                 f'{digest}, expected {sha256}); the server or mirror '

@@ -138,7 +138,13 @@ class TFLiteModel:
             from ai_edge_litert.interpreter import Interpreter
             self.runtime = 'LiteRT'
         except ModuleNotFoundError:  # not installed: TensorFlow's tf.lite does the same
-            Interpreter = _import_tf().lite.Interpreter
+            try:
+                Interpreter = _import_tf().lite.Interpreter
+            except ModelLoadError as err:
+                raise ModelLoadError(
+                    f'{path}: no runtime for .tflite models is installed: pip install '
+                    'ai-edge-litert (LiteRT; needs numpy 1.23.2 or newer), or TensorFlow '
+                    f'({err})') from err
             self.runtime = 'tf.lite'
         except ImportError as err:  # installed but broken (or a stop signal during its start)
             raise ModelLoadError(f'LiteRT (ai_edge_litert) is installed but does not load: '

@@ -25,7 +25,7 @@ loads it by that format.
 from dataclasses import dataclass
 from pathlib import Path
 
-from deeplab_ros.engine import downloads, model_zoo
+from deeplab_ros.engine import downloads, model_zoo, sample_data
 
 FROZEN_GRAPH = 'frozen_inference_graph.pb'
 TARBALL_SUFFIXES = ('.tar.gz', '.tgz')
@@ -63,12 +63,25 @@ def tarball_graph(tarball, cache=None):
     return find_frozen_graph(downloads.extract_tarball(tarball, folder))
 
 
+def local_copy(entry, cache=None):
+    """Return a copy of zoo model ``entry`` already on this machine (its pin checked), or None."""
+    pin = model_zoo.PINNED.get(entry.file_name, (None,))[0]
+    for folder in [*sample_data.model_folders(cache), downloads.cache_dir(cache)]:
+        path = folder / entry.file_name
+        if path.is_file() and (pin is None or downloads.sha256_of(path) == pin):
+            return path
+    return None
+
+
 def local_path(model, cache=None):
-    """Turn a path or zoo name into a local path (downloading zoo models once)."""
+    """Turn a path or zoo name into a local path (a local copy, else downloaded once)."""
     path = Path(str(model)).expanduser()
     if path.exists():
         return path
     if str(model) in model_zoo.ZOO:
+        found = local_copy(model_zoo.ZOO[str(model)], cache)
+        if found is not None:
+            return found
         try:
             return model_zoo.fetch(str(model), cache=cache)
         except downloads.DownloadError as err:

@@ -19,12 +19,14 @@ The published DeepLab models by short name, and every file whose content is pinn
 """
 
 from dataclasses import dataclass
+import os
 import sys
 
-from deeplab_ros.engine.downloads import cache_dir, download
+from deeplab_ros.engine.downloads import cache_dir, download, DownloadError
 
-ZOO_URL = 'http://download.tensorflow.org/models/'
+ZOO_URL = 'https://download.tensorflow.org/models/'
 # Coral's test data, pinned to one commit so the checksums below stay true.
+UNPINNED_VARIABLE = 'DEEPLAB_ROS_ALLOW_UNPINNED'
 CORAL_URL = ('https://github.com/google-coral/test_data/raw/'
              '104342d2d3480b3e66203073dac24f4e2dbb4c41/')
 
@@ -50,8 +52,10 @@ PINNED = {
     'cityscapes_segmentation_mask.bmp':
         ('69bf49bb8210d1466bc18ba7480484f4abcab03bb9bc273425adb8c167571668', 265786),
 }
-# The node's and deeplab-segment's model when none is given (the original recipe's).
-DEFAULT_MODEL = 'mobilenetv2_coco_voctrainaug'
+# The node's and deeplab-segment's model when none is given: pinned by sha256, fast on a
+# CPU and needing LiteRT only (the original recipe's frozen graphs need TensorFlow and
+# have no published checksum).
+DEFAULT_MODEL = 'mobilenetv2_pascal_quant_tflite'
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,23 @@ ZOO = {m.name: m for m in (
 
 
 def fetch(name, cache=None, progress=sys.stderr):
-    """Return the local path of zoo model ``name``, downloading it on first use."""
+    """
+    Return the local path of zoo model ``name``, downloading it on first use.
+
+    A model runs as code, so one with no pinned sha256 (the TensorFlow zoo's
+    tarballs publish none) is downloaded only when the user opts in.
+    """
     if name not in ZOO:
         raise ValueError(f"unknown model '{name}'; zoo models: {', '.join(sorted(ZOO))}")
     entry = ZOO[name]
-    return download(entry.url, cache_dir(cache) / entry.file_name, progress=progress,
-                    sha256=PINNED.get(entry.file_name, (None,))[0])
+    target = cache_dir(cache) / entry.file_name
+    pin = PINNED.get(entry.file_name, (None,))[0]
+    if pin is None and not target.is_file() and os.environ.get(UNPINNED_VARIABLE) != '1':
+        raise DownloadError(
+            f'{name} ({entry.url}) has no pinned sha256, so what is downloaded cannot be '
+            f'checked before it runs: set {UNPINNED_VARIABLE}=1 to download it anyway, or '
+            'fetch and check it yourself and pass its path as the model', offline=False)
+    return download(entry.url, target, progress=progress, sha256=pin)
 
 
 def entry_for_file(file_name):

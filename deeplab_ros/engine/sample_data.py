@@ -25,7 +25,8 @@ import os
 from pathlib import Path
 import sys
 
-from deeplab_ros.engine.downloads import cache_dir, download, DownloadError, MIRROR_VARIABLE
+from deeplab_ros.engine.downloads import cache_dir, download, DownloadError, \
+    MIRROR_VARIABLE, sha256_of
 from deeplab_ros.engine.model_zoo import CORAL_URL, PINNED
 
 DATA_VARIABLE = 'DEEPLAB_ROS_TEST_DATA'
@@ -44,6 +45,12 @@ def _complete(folder):
     return all((folder / kind / name).is_file() for name, kind in FILES.items())
 
 
+def model_folders(cache=None):
+    """Return the ``models`` folders of every data folder that exists, in lookup order."""
+    candidates = (os.environ.get(DATA_VARIABLE), SHARED_DATA, cached_data(cache))
+    return [Path(c) / 'models' for c in candidates if c and (Path(c) / 'models').is_dir()]
+
+
 def find_data_dir(cache=None):
     """Return the first data folder that has the models, or None."""
     for candidate in (os.environ.get(DATA_VARIABLE), SHARED_DATA):
@@ -56,12 +63,16 @@ def find_data_dir(cache=None):
 def fetch(cache=None, progress=sys.stderr):
     """Download the missing files into the cache (checked, atomic); return the folder."""
     folder = cached_data(cache)
-    missing = [name for name, kind in FILES.items() if not (folder / kind / name).is_file()]
+    # A file that is there but corrupted is missing too (download fetches it again).
+    missing = [name for name, kind in FILES.items() if not (folder / kind / name).is_file()
+               or sha256_of(folder / kind / name) != PINNED[name][0]]
     for name in missing:
         try:
             download(CORAL_URL + name, folder / FILES[name] / name, progress=progress,
                      sha256=PINNED[name][0])
         except DownloadError as err:
+            if not err.offline:
+                raise
             raise DownloadError(
                 f'{err.reason}. Offline? Place {", ".join(missing)} (from {CORAL_URL}) in '
                 f'{folder}/models (.tflite) and {folder}/images (.bmp), or set '

@@ -40,7 +40,8 @@ from deeplab_ros.node.frame_pipeline import FramePipeline
 from deeplab_ros.node.frame_source import SubscriptionSource
 from deeplab_ros.node.image_cdr import Header, parse_image, serialize_image
 from deeplab_ros.node.image_encoding import compressed_to_array, image_to_array
-from deeplab_ros.node.parameters import check, declare, PARAMETERS, read
+from deeplab_ros.node.parameters import check, declare, on_parameters, PARAMETERS, read, \
+    value_of
 from deeplab_ros.node.ros_main import run_node
 from deeplab_ros.node.stats import health, NodeStats
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -85,8 +86,7 @@ class DeepLabNode(LifecycleNode):
         self._starting = self._compressed = False
         self._warned = {}
         self.stats = NodeStats()
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
+        on_parameters(self, self._validate_parameters, self._apply_parameters)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.create_timer(1.0, self._publish_diagnostics)
         self._topic = self.resolve_topic_name('image')
@@ -261,7 +261,7 @@ class DeepLabNode(LifecycleNode):
 
     def _apply_parameters(self, params):
         for param in params:
-            self._settings[param.name] = param.value
+            self._settings[param.name] = value_of(param.name, param.value)
             if param.name == 'mask_classes' and self.dataset is not None:
                 self._mask_ids = self._class_ids(param.value)
         if self.pipeline is not None:
@@ -415,7 +415,8 @@ class DeepLabNode(LifecycleNode):
             silent_for=time.monotonic() - self._progress_at,
             rate=self._settings.get('rate', 0.0))
         status = DiagnosticStatus(
-            name=f'{self.get_name()}: segmentation', level=getattr(DiagnosticStatus, level),
+            name=f'{self.get_fully_qualified_name()}: segmentation',
+            level=getattr(DiagnosticStatus, level),
             message=message, hardware_id=str(self.model.source) if self.model else '')
         values = {**report['values'], 'lifecycle_state': self.state,
                   'subscribed_outputs': ','.join(subscribed), 'input_topic': self._topic}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from deeplab_ros.engine.model_zoo import DEFAULT_MODEL
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                ParameterType)
+                                ParameterType, SetParametersResult)
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.parameter import Parameter
 
@@ -101,8 +101,10 @@ def descriptor(spec, managed=False):
         text += f" (one of: {', '.join(spec.choices)})"
     if spec.read_only:
         text += '; applied at configure' if managed else '; set at start-up'
+    # A float parameter takes an integer too (`ros2 param set /deeplab rate 5`, `rate: 5` in
+    # YAML): rclpy's type check would refuse it before any callback, so ``check`` does it.
     result = ParameterDescriptor(description=text, read_only=spec.read_only and not managed,
-                                 dynamic_typing=spec.dynamic_typing)
+                                 dynamic_typing=spec.dynamic_typing or _is_float(spec))
     if not spec.dynamic_typing:
         result.type = _TYPES[type(spec.default)]
     if spec.floating:
@@ -116,6 +118,23 @@ def descriptor(spec, managed=False):
     return result
 
 
+def _is_float(spec):
+    return isinstance(spec.default, float)
+
+
+def _check_number(name, value, limits):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        kind = {str: 'text', bool: 'true/false', list: 'a list'}.get(type(value), 'that type')
+        raise ValueError(f'{name} must be a number such as 5 or 5.0, got {kind}: {value!r}')
+    if limits and not limits[0] <= value <= limits[1]:
+        raise ValueError(f'{name} must be between {limits[0]} and {limits[1]}, got {value}')
+
+
+def value_of(name, value, table=PARAMETERS):
+    """Return ``value`` as the node uses it: a float parameter given as an integer is a float."""
+    return float(value) if name in table and _is_float(table[name]) else value
+
+
 def check(values, table=PARAMETERS):
     """
     Raise ValueError naming the first invalid value in ``{name: value}``.
@@ -124,6 +143,9 @@ def check(values, table=PARAMETERS):
     this checks what descriptors cannot express.
     """
     for name, value in values.items():
+        if name in table and _is_float(table[name]):
+            _check_number(name, value, table[name].floating)
+            value = float(value)
         choices = table[name].choices if name in table else None
         if choices and value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got '{value}'")
@@ -153,4 +175,43 @@ def read(node, table=PARAMETERS):
     """Return ``{name: value}`` of ``table``'s parameters; ValueError names a bad one."""
     values = {name: node.get_parameter(name).value for name in table}
     check(values, table)
-    return values
+    return {name: value_of(name, value, table) for name, value in values.items()}
+
+
+def on_parameters(node, validate=None, apply=None, table=PARAMETERS):
+    """
+    Call ``validate(params)`` before a change and ``apply(params)`` once it is accepted.
+
+    ``add_post_set_parameters_callback`` arrived in rclpy 3.7 (after Humble's
+    3.3). Without it, ``apply`` runs inside the set callback once ``validate``
+    (the node's only one) has accepted the change, so Humble behaves the same.
+    Where rclpy has pre-set callbacks (Iron on), an integer given to a float
+    parameter is stored as a double, so ``ros2 param get`` shows 5.0.
+    """
+    def accept(params):
+        try:
+            check({p.name: p.value for p in params}, table)
+        except ValueError as err:
+            return SetParametersResult(successful=False, reason=str(err))
+        return SetParametersResult(successful=True)
+
+    def as_doubles(params):
+        return [Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
+                if isinstance(p.value, int) and not isinstance(p.value, bool)
+                and p.name in table and _is_float(table[p.name]) else p for p in params]
+    validate = validate or accept
+    if hasattr(node, 'add_pre_set_parameters_callback'):
+        node.add_pre_set_parameters_callback(as_doubles)
+    post_set = getattr(node, 'add_post_set_parameters_callback', None)
+    if post_set is not None:
+        node.add_on_set_parameters_callback(validate)
+        if apply is not None:
+            post_set(apply)
+        return
+
+    def validate_then_apply(params):
+        result = validate(params)
+        if result.successful and apply is not None:
+            apply(params)
+        return result
+    node.add_on_set_parameters_callback(validate_then_apply)

@@ -34,6 +34,7 @@ import signal
 import threading
 
 import rclpy
+from rclpy.exceptions import InvalidHandle
 from rclpy.executors import ExternalShutdownException, ShutdownException, \
     SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
@@ -82,6 +83,7 @@ class Spinner:
     def __init__(self, executor, done):
         self._executor = executor
         self._done = done
+        self._stopping = False
         self.error = None
         self._thread = threading.Thread(target=self._spin, name='executor', daemon=True)
         self._thread.start()
@@ -91,6 +93,11 @@ class Spinner:
             self._executor.spin()
         except (ShutdownException, ExternalShutdownException):
             pass
+        except InvalidHandle as err:
+            # rclpy (Jazzy, Kilted) may trigger a guard condition that shutdown() has
+            # already destroyed: harmless then, a real error before.
+            if not self._stopping:
+                self.error = err
         except BaseException as err:  # noqa: B902  raised again in the main thread
             self.error = err
         finally:
@@ -98,6 +105,7 @@ class Spinner:
 
     def stop(self):
         """Stop spinning and join; raise what the executor thread raised."""
+        self._stopping = True
         self._executor.shutdown(timeout_sec=5.0)
         self._thread.join(timeout=5.0)
         if self.error is not None:

@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 STALL_AFTER = 5.0  # seconds without output, frames arriving and wanted: an error
+DROPS_UNKNOWN = 'unknown (this ROS release does not tell which publisher sent a frame)'
 
 
 class NodeStats:
@@ -33,6 +34,7 @@ class NodeStats:
         self._window = dict(self._totals)
         self._inference = []
         self._latency = []
+        self._drops_known = True
 
     def _count(self, key):
         with self._lock:
@@ -40,8 +42,16 @@ class NodeStats:
             self._window[key] += 1
 
     def arrived(self, count=1):
-        """Count ``count`` frames sent by the camera, all but one never processed."""
+        """
+        Count ``count`` frames sent by the camera, all but one never processed.
+
+        None: one frame taken, and how many were sent meanwhile is unknown (the
+        ROS release's message info cannot tell); drops are reported unknown.
+        """
         with self._lock:
+            if count is None:
+                self._drops_known = False
+                count = 1
             for totals in (self._totals, self._window):
                 totals['received'] += count
                 totals['dropped'] += count - 1
@@ -86,7 +96,7 @@ class NodeStats:
             'latency_ms_p50': ms(latency, 50),
             'latency_ms_p95': ms(latency, 95),
             'frames_received': totals['received'],
-            'frames_dropped': totals['dropped'],
+            'frames_dropped': totals['dropped'] if self._drops_known else DROPS_UNKNOWN,
             'bad_frames': totals['bad'],
             'failed_frames': totals['failed'],
             'frames_published': totals['published'],

@@ -27,7 +27,7 @@ import sys
 import cv2
 from deeplab_ros.engine.image_files import IMAGE_SUFFIXES
 from deeplab_ros.node.image_encoding import array_to_image
-from deeplab_ros.node.parameters import declare, read, Spec
+from deeplab_ros.node.parameters import declare, on_parameters, read, Spec
 from deeplab_ros.node.ros_main import run_node
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -151,7 +151,7 @@ class CameraNode(Node):
         self._max_frames = param['max_frames']
         self._ready_at = None
         self._timer = self.create_timer(1.0 / param['framerate'], self._tick)
-        self.add_post_set_parameters_callback(self._on_parameters)
+        on_parameters(self, apply=self._on_parameters, table=PARAMETERS)
         self.get_logger().info(f'publishing {param["source"]} on {self._image_pub.topic_name} '
                                f'at {param["framerate"]} Hz ({self._encoding})')
 
@@ -162,7 +162,7 @@ class CameraNode(Node):
     def _on_parameters(self, params):
         for param in params:
             if param.name == 'framerate':
-                self._timer.timer_period_ns = int(1e9 / param.value)
+                self._timer.timer_period_ns = int(1e9 / float(param.value))
 
     def _subscribers_ready(self):
         if not self._wait_for:

@@ -13,34 +13,24 @@
 # limitations under the License.
 
 """
-Pieces both launch files share: the deeplab node with its common arguments.
+The launch files' actions: ``launch_plan`` decides, this turns its plan into launch actions.
 
 Launch arguments left empty keep the value from ``params_file``, so editing
 the YAML works and the command line still wins. ``namespace``,
 ``use_sim_time`` (bag replay: stamps and latency on the bag's clock) and
 ``autostart`` (false: a managed start through ``ros2 lifecycle set``) apply
-to every node a launch file starts.
+to every node a launch file starts. Only what Humble's launch and launch_ros
+have is used.
 """
 
+from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from deeplab_ros.node.dds_profile import PROFILE_FILE, profile_variable
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, PACKAGE, plan, PlanError
+from launch.actions import (DeclareLaunchArgument, LogInfo, OpaqueFunction,
+                            SetEnvironmentVariable, Shutdown)
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
-
-PACKAGE = 'deeplab_ros'
-
-# name -> (parameter type, description); empty means "as in params_file".
-NODE_OVERRIDES = {
-    'model_path': (str, 'Model file (.tar.gz, .pb, SavedModel folder, .tflite); empty: as '
-                        'in params_file'),
-    'model_name': (str, 'Model zoo name used when model_path is empty; empty: as in '
-                        'params_file'),
-    'rate': (float, 'Max frames segmented per second (0 = every frame); empty: as in '
-                    'params_file'),
-    'device': (str, 'auto, cpu or gpu:N; empty: as in params_file'),
-}
 
 
 def share(*parts):
@@ -48,7 +38,7 @@ def share(*parts):
 
 
 def deeplab_arguments():
-    """Declare namespace, use_sim_time, autostart, params_file and the node overrides."""
+    """Declare namespace, use_sim_time, autostart, params_file, rviz and the node overrides."""
     return [
         DeclareLaunchArgument('namespace', default_value='',
                               description='Namespace of every node (and so of its topics)'),
@@ -58,33 +48,48 @@ def deeplab_arguments():
                               description='Configure and activate the deeplab node at start; '
                                           'false: `ros2 lifecycle set` it'),
         DeclareLaunchArgument('params_file', default_value=share('config', 'deeplab.yaml'),
-                              description='YAML file with the deeplab node parameters')] + [
+                              description='YAML file with the deeplab node parameters'),
+        DeclareLaunchArgument('rviz', default_value='false', choices=['true', 'false'],
+                              description='Open rviz2 with the overlay and mask views, on this '
+                                          "launch's topics (skipped with a warning when "
+                                          'rviz2 is not installed)')] + [
         DeclareLaunchArgument(name, default_value='', description=description)
         for name, (_, description) in NODE_OVERRIDES.items()]
 
 
-def common_parameters():
-    """Return the parameters every node gets: use_sim_time from its launch argument."""
-    return {'use_sim_time': ParameterValue(LaunchConfiguration('use_sim_time'),
-                                           value_type=bool)}
+def installed(package):
+    try:
+        get_package_share_directory(package)
+    except PackageNotFoundError:
+        return False
+    return True
 
 
-def _deeplab_node(context, image_topic):
-    overrides = {'autostart': LaunchConfiguration('autostart').perform(context) == 'true'}
-    for name, (kind, _) in NODE_OVERRIDES.items():
-        value = LaunchConfiguration(name).perform(context)
-        if value != '':
-            overrides[name] = kind(value)
-    return [Node(package=PACKAGE, executable='deeplab_node', name='deeplab', output='screen',
-                 emulate_tty=True, namespace=LaunchConfiguration('namespace'),
-                 parameters=[LaunchConfiguration('params_file').perform(context), overrides,
-                             common_parameters()],
-                 remappings=[('image', image_topic)])]
+def _ends_launch(reason):
+    def on_exit(event, context):
+        return [Shutdown(reason=f'{reason} (exit code {event.returncode})')]
+    return on_exit
 
 
-def deeplab_node(image_topic):
-    """Return the deeplab node action, subscribing ``image_topic`` (a substitution)."""
-    return OpaqueFunction(function=_deeplab_node, args=[image_topic])
+def _start(context, image_topic, with_camera):
+    arguments = dict(context.launch_configurations)
+    image = LaunchConfiguration('image').perform(context) if image_topic is None else image_topic
+    try:
+        processes, warnings = plan(arguments, installed, get_package_share_directory(PACKAGE),
+                                   image_topic=image, with_camera=with_camera)
+    except PlanError as err:
+        return [LogInfo(msg=f'cannot start: {err}'), Shutdown(reason=str(err))]
+    return [LogInfo(msg=f'WARNING: {text}') for text in warnings] + [
+        Node(package=p.package, executable=p.executable, name=p.name, output='screen',
+             emulate_tty=True, namespace=arguments['namespace'], parameters=p.parameters,
+             remappings=p.remappings, arguments=p.arguments,
+             on_exit=_ends_launch(p.ends_launch))
+        for p in processes]
+
+
+def nodes(image_topic=None, with_camera=True):
+    """Start what the plan says once the arguments are known (image_topic None: 'image')."""
+    return OpaqueFunction(function=_start, args=[image_topic, with_camera])
 
 
 def large_image_profile():

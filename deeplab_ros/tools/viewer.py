@@ -48,16 +48,21 @@ PARAMETERS = {
 PENDING_LIMIT = 30  # unmatched stamps kept; older ones are forgotten
 
 
+ANIMATION_HEIGHT = 240     # each part of an animation frame; the width follows the camera
+ANIMATION_LEGEND_ROWS = 3  # the largest classes, so every frame's legend is one height
+ANIMATION_FRAMES = 60      # the last ones, for long live runs
+
+
 def to_bgr(msg):
     image, order = image_to_array(msg)
     return np.ascontiguousarray(image if order == 'bgr' else image[..., ::-1])
 
 
-def legend(labels, color_mask_bgr, names, width):
-    """Draw one row per class present: color swatch, name and pixel share."""
-    shares = class_shares(labels, 256)
+def legend(labels, color_mask_bgr, names, width, rows=None):
+    """Draw one row per class present (the largest ``rows``): swatch, name, pixel share."""
+    shares = class_shares(labels, 256)[:rows]
     row = 22
-    panel = np.full((row * len(shares) + 8, width, 3), 255, np.uint8)
+    panel = np.full((row * (rows or len(shares)) + 8, width, 3), 255, np.uint8)
     flat_labels, flat_colors = labels.ravel(), color_mask_bgr.reshape(-1, 3)
     for i, (class_id, share) in enumerate(shares):
         color = flat_colors[np.argmax(flat_labels == class_id)].tolist()
@@ -70,20 +75,33 @@ def legend(labels, color_mask_bgr, names, width):
     return panel
 
 
-def compose(camera, overlay, color_mask, labels, names):
-    """Camera | overlay | mask, all at the camera's height, with the legend below."""
-    height = camera.shape[0]
+def cover(image, size, interpolation):
+    """Scale ``image`` to cover ``size`` (w, h) and crop the middle: no bands, no distortion."""
+    width, height = size
+    scale = max(width / image.shape[1], height / image.shape[0])
+    scaled = cv2.resize(image, (max(width, round(image.shape[1] * scale)),
+                                max(height, round(image.shape[0] * scale))),
+                        interpolation=interpolation)
+    top, left = (scaled.shape[0] - height) // 2, (scaled.shape[1] - width) // 2
+    return scaled[top:top + height, left:left + width]
 
-    def fit(image, interpolation):
-        if image.shape[0] == height:
-            return image
-        width = round(image.shape[1] * height / image.shape[0])
-        return cv2.resize(image, (width, height), interpolation=interpolation)
 
-    labels = fit(labels, cv2.INTER_NEAREST_EXACT)
-    color_mask = fit(color_mask, cv2.INTER_NEAREST_EXACT)
-    row = np.hstack([camera, fit(overlay, cv2.INTER_LINEAR), color_mask])
-    return np.vstack([row, legend(labels, color_mask, names, row.shape[1])])
+def compose(camera, overlay, color_mask, labels, names, panel=None, legend_rows=None):
+    """
+    Camera | overlay | mask with the legend below.
+
+    By default every part is at the camera's height. With ``panel`` (w, h)
+    each part fills exactly that size and the legend has ``legend_rows``
+    rows, so pictures of any input share one size (the demo's animation).
+    """
+    if panel is None:
+        height = camera.shape[0]
+        panel = (round(camera.shape[1] * height / camera.shape[0]), height)
+    smooth = cv2.INTER_AREA if panel[1] <= camera.shape[0] else cv2.INTER_LINEAR
+    labels = cover(labels, panel, cv2.INTER_NEAREST_EXACT)
+    color_mask = cover(color_mask, panel, cv2.INTER_NEAREST_EXACT)
+    row = np.hstack([cover(camera, panel, smooth), cover(overlay, panel, smooth), color_mask])
+    return np.vstack([row, legend(labels, color_mask, names, row.shape[1], legend_rows)])
 
 
 class ViewerNode(Node):
@@ -100,7 +118,9 @@ class ViewerNode(Node):
         deeplab = param['deeplab_node']
         self.names = {}
         self.frames = 0
+        self.animation = []  # small pictures of one size, for the demo's demo.gif
         self.camera_frames = 0
+        self._panel = None
         self.summaries = []
         self._pending = {}
         qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
@@ -150,6 +170,13 @@ class ViewerNode(Node):
                    f'(latency {latency:.0f} ms)')
         self.summaries.append(summary)
         print(summary, flush=True)
+        if self.output_dir:  # the animation's frames: one size whatever the input's
+            if not self.animation:
+                self._panel = (round(ANIMATION_HEIGHT * camera.shape[1] / camera.shape[0]),
+                               ANIMATION_HEIGHT)
+            self.animation = self.animation[-(ANIMATION_FRAMES - 1):] + [compose(
+                camera, to_bgr(parts['overlay']), to_bgr(parts['color_mask']), labels,
+                self.names, panel=self._panel, legend_rows=ANIMATION_LEGEND_ROWS)]
         if self.output_dir:
             stem = self.output_dir / f'frame_{self.frames:04d}'
             cv2.imwrite(f'{stem}.png', picture)
