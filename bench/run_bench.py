@@ -32,11 +32,12 @@ import time
 import cv2
 from deeplab_ros.engine.datasets import pascal_colormap
 from deeplab_ros.engine.model_loading import load_model
+from deeplab_ros.engine.point_cloud import depth_in_metres, Intrinsics, labeled_points
 from deeplab_ros.engine.sample_data import find_data_dir
 from deeplab_ros.engine.segmenter import Segmenter
 from deeplab_ros.engine.visualize import colorize, overlay
 from deeplab_ros.node.dds_profile import use_large_image_profile
-from deeplab_ros.node.image_cdr import Header, serialize_image
+from deeplab_ros.node.image_cdr import Header, serialize_image, serialize_point_cloud
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -279,6 +280,57 @@ def machine():
             f'TensorFlow {tf.__version__}, OpenCV {cv2.__version__}, numpy {np.__version__}')
 
 
+def cpu_per_call(function, repeat):
+    """Return this process's CPU seconds per call of ``function`` (median of ``repeat``)."""
+    samples = []
+    for _ in range(repeat):
+        started = time.process_time()
+        function()
+        samples.append(time.process_time() - started)
+    return float(np.median(samples))
+
+
+def bench_cloud(model, repeat):
+    """
+    ~/points and the compressed outputs at 640x480, as the node's output thread runs them.
+
+    The cloud: depth in mm to metres, the labeled points and their PointCloud2 bytes, for
+    a depth image that is valid everywhere (the most points). Without a ~/points
+    subscriber none of it runs (the node checks first), so it costs nothing then.
+    """
+    print('== cloud and compressed outputs 640x480', flush=True)
+    size = (640, 480)
+    labels = Segmenter(model).segment(frame_of(size))
+    depth = np.full(size[::-1], 2000, np.uint16)
+    camera = Intrinsics.from_k([525.0, 0, 319.5, 0, 525.0, 239.5, 0, 0, 1], *size)
+    colormap = pascal_colormap()
+    header = Header(1, 2, 'camera')
+    checks = []
+    for stride, goal in ((1, 5.0), (2, 2.0)):
+        def cloud():
+            points = labeled_points(depth_in_metres(depth, '16UC1'), labels, camera, colormap,
+                                    stride)
+            return serialize_point_cloud(header, points, 'depth_optical')
+        seconds = cpu_per_call(cloud, repeat)
+        checks.append((f'~/points CPU per frame, stride {stride} ({len(cloud()) // 1000} kB)',
+                       f'{ms(seconds)} ms', f'<= {goal:.0f} ms', at_most(seconds, goal)))
+    color = colorize(labels, colormap)
+    blended = overlay(frame_of(size)[..., ::-1].copy(), color, 0.5)
+    for what, encode in (
+            ('~/overlay/compressed (JPEG 80)',
+             lambda: cv2.imencode('.jpg', blended, [cv2.IMWRITE_JPEG_QUALITY, 80])),
+            ('~/color_mask/compressed (JPEG 80)',
+             lambda: cv2.imencode('.jpg', color, [cv2.IMWRITE_JPEG_QUALITY, 80])),
+            ('~/label_map/compressed (PNG)',
+             lambda: cv2.imencode('.png', labels, [cv2.IMWRITE_PNG_COMPRESSION, 1]))):
+        seconds = cpu_per_call(encode, repeat)
+        checks.append((f'{what} CPU per frame ({len(encode()[1]) // 1000} kB)',
+                       f'{ms(seconds)} ms', '', None))
+    return [f'| 640x480 | {what} | {value} | {goal} | '
+            f'{"" if ok is None else "met" if ok else "**missed**"} |'
+            for what, value, goal, ok in checks]
+
+
 def ms(seconds):
     return f'{1000 * seconds:.1f}'
 
@@ -471,6 +523,7 @@ def main(argv=None):
         rows += size_rows
         checks += size_checks
         plots.append(plot)
+    checks += bench_cloud(model, args.repeat)
     soak = run_soak() if args.soak else None
     write_results(args.out, rows, checks, plots, soak)
 

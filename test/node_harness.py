@@ -39,10 +39,10 @@ from std_msgs.msg import String
 OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
 
 
-def start_node(model, *params, name='deeplab', image='image'):
-    """Start ``deeplab_node`` in a child process with ``-p`` parameters."""
+def start_node(model, *params, name='deeplab', image='image', extra=()):
+    """Start ``deeplab_node`` in a child process with ``-p`` parameters (and ``extra`` args)."""
     args = ['-m', 'deeplab_ros.node.deeplab_node', '--ros-args', '-r', f'__node:={name}',
-            '-r', f'image:={image}', '-p', f'model_path:={model}']
+            '-r', f'image:={image}', '-p', f'model_path:={model}', *extra]
     for param in params:
         args += ['-p', param]
     process = RosProcess(args)

@@ -22,9 +22,9 @@ runs only on a machine with ROS 2 installed.
 import ast
 import re
 
-from deeplab_ros.node.dds_profile import profile_variable, use_large_image_profile
+from deeplab_ros.node.dds_profile import profile_variable, ros_distro, use_large_image_profile
 from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, plan, PlanError, rviz_config, \
-    topic_in
+    topic_in, TOPICS
 from lint_paths import REPO
 import pytest
 
@@ -44,7 +44,8 @@ HUMBLE_LAUNCH_NAMES = {
 WEBCAM = {'camera': 'usb_cam', 'video_device': '/dev/video0', 'image_width': '640',
           'image_height': '480', 'framerate': '30.0', 'rviz': 'false', 'namespace': '',
           'use_sim_time': 'false', 'autostart': 'true', 'params_file': '/p.yaml',
-          'model_path': '', 'model_name': '', 'rate': '', 'device': ''}
+          'model_path': '', 'model_name': '', 'rate': '', 'device': '', 'cloud': '',
+          'depth': 'depth', 'camera_info': 'camera_info'}
 
 
 def entry_points():
@@ -110,8 +111,11 @@ def test_a_missing_rviz2_is_a_warning_and_nothing_else_changes():
 
 def test_rviz_shows_the_topics_of_this_launch():
     template = (REPO / 'config' / 'deeplab.rviz').read_text()
-    assert template.count('Value: /deeplab/') == 2 and template.count('Value: /image_raw') == 1
+    assert template.count('Value: /deeplab/') == 3 and template.count('Value: /image_raw') == 1
+    assert 'Class: rviz_default_plugins/PointCloud2' in template
+    assert 'Color Transformer: RGB8' in template
     view = rviz_config(template, 'robot1', 'image_raw')
+    assert 'Value: /robot1/deeplab/points' in view
     assert 'Value: /robot1/deeplab/overlay' in view and 'Value: /robot1/image_raw' in view
     assert 'Value: /deeplab/' not in view
     assert 'Value: /cam/rgb' in rviz_config(template, 'robot1', '/cam/rgb')
@@ -123,11 +127,14 @@ def test_rviz_shows_the_topics_of_this_launch():
 
 def test_arguments_become_typed_overrides_and_empty_ones_keep_the_yaml():
     processes, _ = started({**WEBCAM, 'rate': '5', 'autostart': 'false',
-                            'use_sim_time': 'true'})
+                            'use_sim_time': 'true', 'cloud': 'true', 'depth': '/cam/depth'})
     node = processes['deeplab_node']
-    assert node.parameters == ['/p.yaml', {'autostart': False, 'rate': 5.0},
+    assert node.parameters == ['/p.yaml', {'autostart': False, 'rate': 5.0, 'cloud': True},
                                {'use_sim_time': True}]
-    assert node.remappings == [('image', 'image_raw')]
+    assert node.remappings == [('image', 'image_raw'), ('depth', '/cam/depth'),
+                               ('camera_info', 'camera_info')]
+    with pytest.raises(PlanError, match='cloud:=yes is not a bool'):
+        plan({**WEBCAM, 'cloud': 'yes'}, installed_all, REPO)
     assert processes['usb_cam_node_exe'].parameters[1]['framerate'] == 30.0
     with pytest.raises(PlanError, match='rate:=fast is not a float'):
         plan({**WEBCAM, 'rate': 'fast'}, installed_all, REPO)
@@ -137,7 +144,7 @@ def test_the_bag_launch_starts_the_node_alone_on_its_image_topic():
     processes, _ = started({**WEBCAM, 'image': '/cam/image'}, image_topic='/cam/image',
                            with_camera=False)
     assert set(processes) == {'deeplab_node'}
-    assert processes['deeplab_node'].remappings == [('image', '/cam/image')]
+    assert processes['deeplab_node'].remappings[0] == ('image', '/cam/image')
 
 
 def test_every_launch_argument_has_a_description():
@@ -151,7 +158,7 @@ def test_every_launch_argument_has_a_description():
 
 def declared_arguments(path):
     """Names of the DeclareLaunchArgument calls in ``path`` (and the shared helpers)."""
-    names = set(NODE_OVERRIDES)  # declared in a loop over this table
+    names = set(NODE_OVERRIDES) | set(TOPICS)  # declared in loops over these tables
     for source in (path, HELPERS):
         for node in ast.walk(ast.parse(source.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == \
@@ -161,7 +168,7 @@ def declared_arguments(path):
 
 
 COMMON_ARGUMENTS = {'namespace', 'use_sim_time', 'autostart', 'params_file', 'model_path',
-                    'model_name', 'rate', 'device', 'rviz'}
+                    'model_name', 'rate', 'device', 'rviz', 'cloud', 'depth', 'camera_info'}
 
 
 def test_both_launch_files_take_the_common_arguments():
@@ -176,6 +183,20 @@ def test_config_files_referenced_exist():
         assert (REPO / 'config' / name).is_file(), name
 
 
+def test_the_release_comes_from_ros_distro_else_the_installed_wheels():
+    assert ros_distro({'ROS_DISTRO': 'humble'}) == 'humble'
+    try:
+        import rclpy  # noqa: F401
+    except ImportError:
+        assert ros_distro({}) is None
+        return
+    from importlib import metadata
+    wheels = [d for d in ('jazzy', 'kilted') if any(
+        (dist.metadata['Name'] or '').lower() == f'ros-{d}-rclpy'
+        for dist in metadata.distributions())]
+    assert ros_distro({}) == (wheels[0] if wheels else None)
+
+
 def test_profile_variable_respects_the_user_and_the_distro():
     environ = {'ROS_DISTRO': 'jazzy'}
     use_large_image_profile(environ)
@@ -184,7 +205,9 @@ def test_profile_variable_respects_the_user_and_the_distro():
     mine = {'FASTDDS_DEFAULT_PROFILES_FILE': '/mine.xml'}
     use_large_image_profile(mine)
     assert mine == {'FASTDDS_DEFAULT_PROFILES_FILE': '/mine.xml'}
-    assert profile_variable({}) == 'FASTDDS_DEFAULT_PROFILES_FILE'
+    installed = ros_distro({})  # without ROS_DISTRO: the release of the installed wheels
+    assert profile_variable({}) == ('FASTRTPS_DEFAULT_PROFILES_FILE' if installed in (
+        'humble', 'jazzy') else 'FASTDDS_DEFAULT_PROFILES_FILE')
     assert profile_variable({'ROS_DISTRO': 'jazzy'}) == 'FASTRTPS_DEFAULT_PROFILES_FILE'
     assert profile_variable({'ROS_DISTRO': 'kilted'}) == 'FASTDDS_DEFAULT_PROFILES_FILE'
     assert profile_variable({'FASTRTPS_DEFAULT_PROFILES_FILE': '/mine.xml'}) is None

@@ -179,6 +179,7 @@ def test_unavailable_gpu_is_refused(frozen_graph):
         load_model(frozen_graph, device='tpu')
 
 
+@pytest.mark.ros
 def test_node_serves_a_model_zoo_tarball(zoo_tarball, image):
     """The original recipe's format end to end: tarball -> frozen graph -> ROS topics."""
     from node_harness import Harness, start_node

@@ -55,8 +55,9 @@ def test_the_parameters_table_matches_the_declared_parameters():
     from deeplab_ros.node.parameters import PARAMETERS
     documented = {}
     for names, default, live, _ in table(['name', 'default', 'live', 'what']):
-        for name in ticked(names):
-            documented[name] = (ticked(default)[0], live == 'yes')
+        defaults = ticked(default)
+        for i, name in enumerate(ticked(names)):
+            documented[name] = (defaults[min(i, len(defaults) - 1)], live == 'yes')
     assert set(documented) == set(PARAMETERS)
     for name, spec in PARAMETERS.items():
         assert documented[name] == (shown(spec.default), not spec.read_only), name
@@ -117,7 +118,8 @@ def test_the_topics_table_matches_the_publishers_and_subscriptions(
     from rclpy.parameter import Parameter
     node = DeepLabNode(context=ros_context, parameter_overrides=[
         Parameter('autostart', value=False), Parameter('model_path', value=str(pascal_model)),
-        Parameter('input_transport', value=transport), Parameter('qos', value='reliable')])
+        Parameter('input_transport', value=transport), Parameter('qos', value='reliable'),
+        Parameter('cloud', value=True)])
     try:
         node.trigger_configure()
         node.trigger_activate()
@@ -129,6 +131,6 @@ def test_the_topics_table_matches_the_publishers_and_subscriptions(
     rclpy_own = {'/rosout', '/parameter_events', '/deeplab/transition_event'}
     documented = {('/deeplab/' + name[2:]) if name.startswith('~/') else
                   name if name.startswith('/') else '/' + name
-                  for row in table(['topic', 'type', 'what']) for name in ticked(row[0])[:1]}
+                  for row in table(['topic', 'type', 'what']) for name in ticked(row[0])}
     other_input = {'raw': '/image/compressed', 'compressed': '/image'}[transport]
     assert created - rclpy_own == documented - {other_input}

@@ -21,6 +21,7 @@ launch files and the demo set it for what they start, never overriding a
 profile the user chose.
 """
 
+from importlib import metadata
 import os
 from pathlib import Path
 
@@ -28,6 +29,24 @@ PROFILE_FILE = 'fastdds_large_images.xml'
 # Fast DDS 2 (ROS 2 Humble to Jazzy) reads FASTRTPS_...; Fast DDS 3 (Kilted on)
 # reads FASTDDS_... and warns that FASTRTPS_... is deprecated.
 _FAST_DDS_2_DISTROS = ('humble', 'iron', 'jazzy')
+_DISTROS = ('humble', 'iron', 'jazzy', 'kilted', 'rolling')
+
+
+def ros_distro(environ=os.environ):
+    """
+    Return the ROS 2 release: $ROS_DISTRO (a sourced install), else the installed wheels'.
+
+    A venv with PyPI's ROS 2 wheels has no ROS_DISTRO; its ros-<distro>-rclpy names it.
+    """
+    if environ.get('ROS_DISTRO'):
+        return environ['ROS_DISTRO']
+    for distro in _DISTROS:
+        try:
+            metadata.version(f'ros-{distro}-rclpy')
+        except metadata.PackageNotFoundError:
+            continue
+        return distro
+    return None
 
 
 def profile_variable(environ=os.environ):
@@ -35,7 +54,7 @@ def profile_variable(environ=os.environ):
     if environ.get('FASTDDS_DEFAULT_PROFILES_FILE') or environ.get(
             'FASTRTPS_DEFAULT_PROFILES_FILE'):
         return None
-    if environ.get('ROS_DISTRO') in _FAST_DDS_2_DISTROS:
+    if ros_distro(environ) in _FAST_DDS_2_DISTROS:
         return 'FASTRTPS_DEFAULT_PROFILES_FILE'
     return 'FASTDDS_DEFAULT_PROFILES_FILE'
 

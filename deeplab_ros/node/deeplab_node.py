@@ -36,10 +36,11 @@ from deeplab_ros.engine.datasets import get_dataset
 from deeplab_ros.engine.model_loading import load_model, ModelLoadError
 from deeplab_ros.engine.segmenter import Segmenter
 from deeplab_ros.engine.visualize import colorize, overlay
+from deeplab_ros.node.cloud_output import CloudOutput
 from deeplab_ros.node.frame_pipeline import FramePipeline
 from deeplab_ros.node.frame_source import SubscriptionSource
-from deeplab_ros.node.image_cdr import Header, parse_image, serialize_image
-from deeplab_ros.node.image_encoding import compressed_to_array, image_to_array
+from deeplab_ros.node.image_cdr import Header, serialize_image
+from deeplab_ros.node.image_encoding import compressed_to_array, image_to_array, image_view
 from deeplab_ros.node.parameters import check, declare, on_parameters, PARAMETERS, read, \
     value_of
 from deeplab_ros.node.ros_main import run_node
@@ -56,6 +57,10 @@ from std_msgs.msg import String
 WARNING_PERIOD = 5.0  # seconds between warnings of the same kind
 SILENT_CAMERA_WARNING = 5.0  # seconds of silence from a best-effort camera before a hint
 OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
+# image_transport's compressed topics: <output>/compressed, with its format strings.
+COMPRESSED = {'label_map': ('.png', 'mono8; png compressed mono8'),  # lossless: ids survive
+              'color_mask': ('.jpg', 'rgb8; jpeg compressed bgr8'),
+              'overlay': ('.jpg', 'rgb8; jpeg compressed bgr8')}
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
 
@@ -79,6 +84,8 @@ class DeepLabNode(LifecycleNode):
         self.model = self.dataset = self.segmenter = self.pipeline = None
         self._mask_ids = np.zeros(0, np.uint8)
         self._outputs = {}
+        self._cloud = None
+        self._cloud_ids = np.zeros(0, np.uint8)
         self._labels_pub = self._source = self._qos_timer = None
         self._sub_reliability = self._subscribed_at = self._last_frame = None
         self._progress_at = 0.0  # last output, idle frame or activation (stall detection)
@@ -195,6 +202,10 @@ class DeepLabNode(LifecycleNode):
         reliable = image_qos(ReliabilityPolicy.RELIABLE)
         self._outputs = {name: self.create_lifecycle_publisher(Image, f'~/{name}', reliable)
                          for name in OUTPUTS}
+        self._outputs.update({f'{name}/compressed': self.create_lifecycle_publisher(
+            CompressedImage, f'~/{name}/compressed', reliable) for name in COMPRESSED})
+        self._cloud_ids = self._class_ids(s['cloud_classes'])
+        self._cloud = CloudOutput(self, reliable) if s['cloud'] else None
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self._labels_pub = self.create_publisher(String, '~/labels', latched)
@@ -224,6 +235,8 @@ class DeepLabNode(LifecycleNode):
         if self._source is not None:
             self._source.destroy()
             self._source = self._sub_reliability = None
+        if self._cloud is not None:
+            self._cloud.unsubscribe()
 
     def _release(self):
         """Back to unconfigured: input stopped, publishers destroyed, model dropped."""
@@ -231,6 +244,9 @@ class DeepLabNode(LifecycleNode):
         for publisher in self._outputs.values():
             self.destroy_lifecycle_publisher(publisher)
         self._outputs = {}
+        if self._cloud is not None:
+            self._cloud.destroy()
+            self._cloud = None
         if self._labels_pub is not None:
             self.destroy_publisher(self._labels_pub)
             self._labels_pub = None
@@ -253,8 +269,9 @@ class DeepLabNode(LifecycleNode):
                     f'unconfigured to change it: `ros2 lifecycle set '
                     f'{self.get_fully_qualified_name()} deactivate`, then cleanup, set it, '
                     'configure and activate')
-            if 'mask_classes' in values and self.dataset is not None:
-                self._class_ids(values['mask_classes'])
+            for name in ('mask_classes', 'cloud_classes'):
+                if name in values and self.dataset is not None:
+                    self._class_ids(values[name])
         except ValueError as err:
             return SetParametersResult(successful=False, reason=str(err))
         return SetParametersResult(successful=True)
@@ -264,13 +281,15 @@ class DeepLabNode(LifecycleNode):
             self._settings[param.name] = value_of(param.name, param.value)
             if param.name == 'mask_classes' and self.dataset is not None:
                 self._mask_ids = self._class_ids(param.value)
+            if param.name == 'cloud_classes' and self.dataset is not None:
+                self._cloud_ids = self._class_ids(param.value)
         if self.pipeline is not None:
             self.pipeline.wake()  # a new rate applies to the wait already started
         self.get_logger().info('parameters updated: ' + ', '.join(
             f'{p.name}={p.value}' for p in params))
 
     def _snapshot(self):
-        return {**self._settings, 'mask_ids': self._mask_ids}
+        return {**self._settings, 'mask_ids': self._mask_ids, 'cloud_ids': self._cloud_ids}
 
     # Subscription -----------------------------------------------------------
 
@@ -281,6 +300,8 @@ class DeepLabNode(LifecycleNode):
         self.pipeline.set_source(self._source)
         if old is not None:
             old.destroy()
+        if self._cloud is not None:
+            self._cloud.subscribe(reliability)
         self._sub_reliability = reliability
         self._subscribed_at = time.monotonic()
         self.get_logger().info(f'subscribed to {self._topic} with '
@@ -301,7 +322,7 @@ class DeepLabNode(LifecycleNode):
             self._subscribe(wanted)
         elif (wanted == ReliabilityPolicy.BEST_EFFORT and self._last_frame is None
               and time.monotonic() - self._subscribed_at > SILENT_CAMERA_WARNING):
-            self._warn_throttled(
+            self.warn_throttled(
                 'silent', f'{len(publishers)} best-effort publisher(s) on {self._topic} but '
                 'no frame arrived. With the stock Fast DDS transport, best-effort frames '
                 'over ~500 KB (640x480 rgb8) are lost between processes: run the camera and '
@@ -315,7 +336,7 @@ class DeepLabNode(LifecycleNode):
 
     # Pipeline stages (worker threads) -----------------------------------------
 
-    def _warn_throttled(self, kind, text):
+    def warn_throttled(self, kind, text):
         """Log ``text``, at most once per WARNING_PERIOD for each kind of problem."""
         now = time.monotonic()
         if now - self._warned.get(kind, -WARNING_PERIOD) >= WARNING_PERIOD:
@@ -325,30 +346,31 @@ class DeepLabNode(LifecycleNode):
     def _on_pipeline_error(self, stage, err):
         if stage == 'prepare' and isinstance(err, ValueError):
             self.stats.bad_frame()
-            self._warn_throttled(f'frame: {getattr(err, "kind", type(err).__name__)}',
-                                 f'dropped a frame from {self._topic}: {err}')
+            self.warn_throttled(f'frame: {getattr(err, "kind", type(err).__name__)}',
+                                f'dropped a frame from {self._topic}: {err}')
         else:
             self.stats.failed()
-            self._warn_throttled(f'{stage}: {type(err).__name__}',
-                                 f'dropped a frame: {stage} failed: {type(err).__name__}: {err}')
+            self.warn_throttled(f'{stage}: {type(err).__name__}',
+                                f'dropped a frame: {stage} failed: {type(err).__name__}: {err}')
 
     def _decode(self, raw):
         """Turn a serialized message into (header, HxWx3 image, color order)."""
-        view = None if self._compressed else parse_image(raw)
-        if view is not None:
+        if not self._compressed:
+            view = image_view(raw)
             return (view.header, *image_to_array(view))
-        # Compressed, or not plain little-endian CDR: rclpy reads it.
-        msg = deserialize_message(raw, CompressedImage if self._compressed else Image)
+        msg = deserialize_message(raw, CompressedImage)
         header = Header(msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id)
-        return (header, *(compressed_to_array(msg) if self._compressed
-                          else image_to_array(msg)))
+        return (header, *compressed_to_array(msg))
 
     def _wanted_outputs(self, settings):
         """Return ``{output: wanted}``, or None when no output is (the frame is not taken)."""
         wanted = {name: pub.get_subscription_count() > 0 for name, pub in self._outputs.items()}
-        wanted['color_mask'] &= settings['publish_color_mask']
-        wanted['overlay'] &= settings['publish_overlay']
+        for name in ('color_mask', 'color_mask/compressed'):
+            wanted[name] &= settings['publish_color_mask']
+        for name in ('overlay', 'overlay/compressed'):
+            wanted[name] &= settings['publish_overlay']
         wanted['class_mask'] &= len(settings['mask_ids']) > 0
+        wanted['points'] = self._cloud is not None and self._cloud.wanted
         if any(wanted.values()):
             return wanted
         self._progress_at = time.monotonic()  # idle by choice is not a stall
@@ -375,25 +397,40 @@ class DeepLabNode(LifecycleNode):
             def scaled(array):
                 return array
         labels = scaled(small)
-        if wanted['label_map']:
-            self._outputs['label_map'].publish(serialize_image(header, labels, 'mono8'))
+        self._send(job, 'label_map', labels, 'mono8')
         if wanted['class_mask']:
             marked = np.zeros(256, np.uint8)
             marked[settings['mask_ids']] = 255
             self._outputs['class_mask'].publish(
                 serialize_image(header, scaled(cv2.LUT(small, marked)), 'mono8'))
-        if wanted['color_mask'] or wanted['overlay']:
+        if any(wanted[name] for name in ('color_mask', 'color_mask/compressed', 'overlay',
+                                         'overlay/compressed')):
             color = scaled(colorize(small, self.dataset.colormap))
-            if wanted['color_mask']:
-                self._outputs['color_mask'].publish(serialize_image(header, color, 'rgb8'))
-            if wanted['overlay']:
-                blended = self._overlay(job.image, job.order, labels, color,
-                                        settings['overlay_alpha'])
-                self._outputs['overlay'].publish(serialize_image(header, blended, 'rgb8'))
+            self._send(job, 'color_mask', color, 'rgb8')
+            if wanted['overlay'] or wanted['overlay/compressed']:
+                self._send(job, 'overlay', self._overlay(job.image, job.order, labels, color,
+                                                         settings['overlay_alpha']), 'rgb8')
         self._progress_at = time.monotonic()
         stamp = header.nanoseconds
         self.stats.published(
             (self.get_clock().now().nanoseconds - stamp) / 1e9 if stamp else None)
+        if wanted['points']:  # last: it may wait for the depth frame of this stamp
+            self._cloud.publish(header, labels, self.dataset.colormap, settings)
+
+    def _send(self, job, name, array, encoding):
+        """Publish ``array`` on ``~/name`` and ``~/name/compressed``, each if wanted."""
+        if job.wanted[name]:
+            self._outputs[name].publish(serialize_image(job.header, array, encoding))
+        if job.wanted[f'{name}/compressed']:
+            suffix, text = COMPRESSED[name]
+            bgr = array if array.ndim == 2 else cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+            options = ([cv2.IMWRITE_JPEG_QUALITY, job.settings['jpeg_quality']]
+                       if suffix == '.jpg' else [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            encoded = cv2.imencode(suffix, bgr, options)[1]
+            msg = CompressedImage(format=text, data=encoded.tobytes())
+            msg.header.stamp.sec, msg.header.stamp.nanosec = job.header.sec, job.header.nanosec
+            msg.header.frame_id = job.header.frame_id
+            self._outputs[f'{name}/compressed'].publish(msg)
 
     def _overlay(self, image, order, labels, color, alpha):
         if image.shape[:2] != labels.shape:
@@ -408,6 +445,8 @@ class DeepLabNode(LifecycleNode):
         report = self.stats.report()
         subscribed = [name for name, pub in self._outputs.items()
                       if pub.get_subscription_count() > 0]
+        if self._cloud is not None and self._cloud.wanted:
+            subscribed.append('points')
         level, message = health(
             self.state, report, config_error=self._config_error,
             workers_alive=self.pipeline is not None and self.pipeline.alive,
@@ -420,6 +459,9 @@ class DeepLabNode(LifecycleNode):
             message=message, hardware_id=str(self.model.source) if self.model else '')
         values = {**report['values'], 'lifecycle_state': self.state,
                   'subscribed_outputs': ','.join(subscribed), 'input_topic': self._topic}
+        if self._cloud is not None:
+            values.update(self._cloud.report(report['span']),
+                          depth_tolerance_s=self._settings['depth_tolerance'])
         if self.model is not None:
             values.update(model=str(self.model.source), model_format=self.model.kind,
                           device=str(self.model.device), dataset=self.dataset.name)

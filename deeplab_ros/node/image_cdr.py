@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-``sensor_msgs/Image`` in its serialized (CDR) form, read and written without copies.
+``sensor_msgs/Image`` (and the node's ``PointCloud2``) in serialized (CDR) form, without copies.
 
 The node takes and publishes serialized images: the frame it processes is
 read as a zero-copy view instead of being deserialized into Python, and an
@@ -129,3 +129,58 @@ def serialize_image(header, array, encoding):
     offset += 1
     parts += [b'\0' * (-offset % 4), struct.pack('<II', step, array.nbytes), array.data]
     return b''.join(parts)
+
+
+class _Writer:
+    """CDR little-endian fields; alignment counts from after the 4-byte encapsulation."""
+
+    def __init__(self):
+        self.parts = [b'\x00\x01\x00\x00']
+        self.offset = 0
+
+    def put(self, fmt, *values, align=4):
+        pad = -self.offset % align
+        packed = struct.pack('<' + fmt, *values)
+        self.parts += [b'\0' * pad, packed]
+        self.offset += pad + len(packed)
+
+    def string(self, text):
+        raw = text.encode() + b'\0'
+        self.put('I', len(raw))
+        self.parts.append(raw)
+        self.offset += len(raw)
+
+    def raw(self, data):
+        self.put('I', data.nbytes)
+        self.parts.append(data)
+        self.offset += data.nbytes
+
+
+# sensor_msgs/PointField datatypes
+POINT_FIELD_TYPES = {'float32': 7, 'uint32': 6}
+
+
+def serialize_point_cloud(header, points, frame_id):
+    """
+    Serialize a structured numpy array as an unordered ``sensor_msgs/PointCloud2`` (CDR LE).
+
+    ``header`` gives the stamp; ``frame_id`` is the cloud's frame (the depth's).
+    """
+    writer = _Writer()
+    writer.put('iI', header.sec, header.nanosec)
+    writer.string(frame_id)
+    writer.put('II', 1, len(points))
+    names = points.dtype.names
+    writer.put('I', len(names))
+    for name in names:
+        kind, offset = points.dtype.fields[name][:2]
+        writer.string(name)
+        writer.put('I', offset)
+        writer.put('B', POINT_FIELD_TYPES[kind.name], align=1)
+        writer.put('I', 1)
+    writer.put('B', 0, align=1)                       # is_bigendian
+    step = points.dtype.itemsize
+    writer.put('II', step, step * len(points))       # point_step, row_step
+    writer.raw(np.ascontiguousarray(points).view(np.uint8))
+    writer.put('B', 1, align=1)                       # is_dense: invalid points were dropped
+    return b''.join(writer.parts)

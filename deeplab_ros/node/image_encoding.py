@@ -25,7 +25,9 @@ an oversize one by the size its header declares, before decoding.
 
 import cv2
 from deeplab_ros.engine.image_files import check_size, decode_image, ImageError
+from deeplab_ros.node.image_cdr import Header, ImageView, parse_image
 import numpy as np
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
 
 # encoding -> (channels, bytes per channel)
@@ -88,6 +90,16 @@ def image_to_array(msg):
     return cv2.cvtColor(np.ascontiguousarray(pixels), _TO_RGB[encoding]), 'rgb'
 
 
+def image_view(raw):
+    """Read a serialized ``sensor_msgs/Image`` as an ``ImageView`` (rclpy if not CDR LE)."""
+    view = parse_image(raw)
+    if view is not None:
+        return view
+    msg = deserialize_message(raw, Image)
+    return ImageView(Header(msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id),
+                     msg.height, msg.width, msg.encoding, msg.is_bigendian, msg.step, msg.data)
+
+
 def compressed_to_array(msg):
     """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) to ``(BGR array, 'bgr')``."""
     if len(msg.data) == 0:
@@ -112,3 +124,22 @@ def array_to_image(array, encoding, header=None):
         msg.header = header
     msg.data = array.tobytes()
     return msg
+
+
+DEPTH_TYPES = {'16UC1': 'u2', '32FC1': 'f4'}  # millimetres, metres
+
+
+def depth_to_array(msg):
+    """View a depth ``Image`` (16UC1 or 32FC1, any ``step``) as an HxW array, unconverted."""
+    kind = DEPTH_TYPES.get(msg.encoding)
+    if kind is None:
+        raise ImageError('depth encoding', f"depth encoding '{msg.encoding}' is not a depth "
+                                           'image; expected 16UC1 (mm) or 32FC1 (m)')
+    height, width = msg.height, msg.width
+    check_size(width, height, 'depth image')
+    row_bytes = width * int(kind[1])
+    if msg.step < row_bytes or len(msg.data) < msg.step * height:
+        raise ImageError('depth truncated', f'depth image {width}x{height} {msg.encoding}: '
+                                            f'step {msg.step}, {len(msg.data)} bytes of data')
+    rows = np.frombuffer(msg.data, np.uint8, count=msg.step * height).reshape(height, msg.step)
+    return rows[:, :row_bytes].view(('>' if msg.is_bigendian else '<') + kind)

@@ -86,6 +86,20 @@ PARAMETERS = {
                             choices=('raw', 'compressed')),
     'publish_color_mask': Spec(True, 'Publish ~/color_mask'),
     'publish_overlay': Spec(True, 'Publish ~/overlay'),
+    'jpeg_quality': Spec(80, 'JPEG quality of ~/overlay/compressed and ~/color_mask/compressed',
+                         integer=(1, 100)),
+    'cloud': Spec(False, 'Also subscribe depth (registered to the color image: 16UC1 mm or '
+                         '32FC1 m) and camera_info, and publish the labeled ~/points',
+                  read_only=True),
+    'depth_tolerance': Spec(0.05, 'Largest stamp difference, in seconds, between a color '
+                                  'frame and the depth frame paired with it',
+                            floating=(0.0, 1.0)),
+    'cloud_stride': Spec(1, 'Take every n-th depth pixel in each direction for ~/points',
+                         integer=(1, 64)),
+    'cloud_classes': Spec([], 'Class names or ids kept in ~/points, e.g. ["person"]; empty '
+                              'keeps all'),
+    'min_depth': Spec(0.1, 'Nearest depth kept in ~/points, metres', floating=(0.0, 100.0)),
+    'max_depth': Spec(10.0, 'Farthest depth kept in ~/points, metres', floating=(0.0, 1000.0)),
 }
 
 

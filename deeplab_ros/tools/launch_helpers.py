@@ -25,7 +25,7 @@ have is used.
 
 from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from deeplab_ros.node.dds_profile import PROFILE_FILE, profile_variable
-from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, PACKAGE, plan, PlanError
+from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, PACKAGE, plan, PlanError, TOPICS
 from launch.actions import (DeclareLaunchArgument, LogInfo, OpaqueFunction,
                             SetEnvironmentVariable, Shutdown)
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -54,7 +54,9 @@ def deeplab_arguments():
                                           "launch's topics (skipped with a warning when "
                                           'rviz2 is not installed)')] + [
         DeclareLaunchArgument(name, default_value='', description=description)
-        for name, (_, description) in NODE_OVERRIDES.items()]
+        for name, (_, description) in NODE_OVERRIDES.items()] + [
+        DeclareLaunchArgument(name, default_value=default, description=description)
+        for name, (default, description) in TOPICS.items()]
 
 
 def installed(package):

@@ -41,6 +41,15 @@ NODE_OVERRIDES = {
     'rate': (float, 'Max frames segmented per second (0 = every frame); empty: as in '
                     'params_file'),
     'device': (str, 'auto, cpu or gpu:N; empty: as in params_file'),
+    'cloud': (bool, 'true: also publish the labeled point cloud ~/points from the depth and '
+                    'camera_info topics; empty: as in params_file'),
+}
+# Topic launch arguments: name -> (default, description), remapped onto the node.
+TOPICS = {
+    'depth': ('depth', 'Depth registered to the color image, for cloud:=true (RealSense: '
+                       '/camera/camera/aligned_depth_to_color/image_raw)'),
+    'camera_info': ('camera_info', "The color camera's CameraInfo, for cloud:=true "
+                                   '(RealSense: /camera/camera/color/camera_info)'),
 }
 
 
@@ -80,13 +89,23 @@ def deeplab_process(arguments, image_topic):
     for name, (kind, _) in NODE_OVERRIDES.items():
         if arguments.get(name, '') != '':
             try:
-                overrides[name] = kind(arguments[name])
+                overrides[name] = as_type(kind, arguments[name])
             except ValueError as err:
                 raise PlanError(f'launch argument {name}:={arguments[name]} is not a '
                                 f'{kind.__name__}') from err
     return Process(PACKAGE, 'deeplab_node', 'deeplab', 'the deeplab node exited',
                    [arguments['params_file'], overrides, sim_time(arguments)],
-                   [('image', image_topic)])
+                   [('image', image_topic)] + [(name, arguments.get(name) or default)
+                                               for name, (default, _) in TOPICS.items()])
+
+
+def as_type(kind, text):
+    """Convert a launch argument's text: bool takes true or false only."""
+    if kind is bool:
+        if text not in ('true', 'false'):
+            raise ValueError(text)
+        return text == 'true'
+    return kind(text)
 
 
 def sim_time(arguments):

@@ -1,0 +1,273 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+~/points and the compressed outputs over real DDS: a real photo, synthetic depth, CameraInfo.
+
+The depth is a plane at 2 m with a nearer block at 1 m, in 16UC1 and 32FC1,
+with bands of invalid readings; every point is checked against the pinhole
+equations and the label map the node published for the same frame.
+"""
+
+import threading
+import time
+
+import cv2
+from deeplab_ros.engine.point_cloud import POINT
+from node_harness import Harness, start_node
+import numpy as np
+import pytest
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+
+pytestmark = pytest.mark.ros
+
+FX, FY = 420.0, 430.0
+BIRD = 3
+
+
+def depth_scene(height, width, encoding):
+    depth = np.full((height, width), 2.0, np.float32)
+    depth[height // 4:height // 2, width // 4:width // 2] = 1.0
+    depth[:8] = 0.0          # no reading
+    depth[8:16] = 25.0       # beyond max_depth (10 m)
+    if encoding == '32FC1':
+        depth[16:24] = np.nan
+        return depth, depth
+    return depth, (np.nan_to_num(depth) * 1000).astype(np.uint16)
+
+
+class CloudRig:
+    """The harness plus depth, camera_info and ~/points (subscribed on demand)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.harness = Harness(name, image=f'/{name}/camera',
+                               outputs=('label_map', 'overlay'))
+        node = self.harness.node
+        reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        self.depth_pub = node.create_publisher(Image, f'/{name}/depth', reliable)
+        self.info_pub = node.create_publisher(CameraInfo, f'/{name}/camera_info', reliable)
+        self.clouds, self.compressed = [], {}
+        self._lock = threading.Lock()
+
+    def subscribe_points(self):
+        self.harness.node.create_subscription(
+            PointCloud2, f'/{self.name}/points', self._keep(self.clouds),
+            QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+
+    def subscribe_compressed(self, output):
+        self.compressed[output] = []
+        self.harness.node.create_subscription(
+            CompressedImage, f'/{self.name}/{output}/compressed',
+            self._keep(self.compressed[output]),
+            QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+
+    def _keep(self, store):
+        def keep(msg):
+            with self._lock:
+                store.append(msg)
+        return keep
+
+    def camera_info(self, width, height):
+        msg = CameraInfo(width=width, height=height)
+        msg.k = [FX, 0.0, (width - 1) / 2, 0.0, FY, (height - 1) / 2, 0.0, 0.0, 1.0]
+        return msg
+
+    def depth_msg(self, array, encoding, stamp, frame_id='depth_optical'):
+        msg = Image(height=array.shape[0], width=array.shape[1], encoding=encoding,
+                    step=array.shape[1] * array.itemsize, data=array.tobytes())
+        # Copied, not shared: a shared Time would move the color frame's stamp with it.
+        msg.header.stamp.sec, msg.header.stamp.nanosec = stamp.sec, stamp.nanosec
+        msg.header.frame_id = frame_id
+        return msg
+
+    def cloud_for(self, color, depth=None, info=None, offset_ns=0, timeout=15.0,
+                  expect=True):
+        """Send depth (stamped color + offset), camera_info and color until a cloud comes."""
+        stamp = color.header.stamp
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if info is not None:
+                self.info_pub.publish(info)
+            if depth is not None:
+                shifted = stamp.sec * 10**9 + stamp.nanosec + offset_ns
+                depth.header.stamp.sec, depth.header.stamp.nanosec = divmod(shifted, 10**9)
+                self.depth_pub.publish(depth)
+            self.harness.publisher.publish(color)
+            end = min(deadline, time.monotonic() + 0.5)
+            while time.monotonic() < end:
+                with self._lock:
+                    found = [c for c in self.clouds if c.header.stamp == stamp]
+                if found:
+                    return found[-1]
+                time.sleep(0.02)
+            if not expect and self.harness.outputs_for(color.header.frame_id):
+                return None  # segmented, and no cloud came with it
+        assert not expect, f'no cloud for {color.header.frame_id} in {timeout} s'
+        return None
+
+    def close(self):
+        self.harness.close()
+
+
+@pytest.fixture(scope='module')
+def bird(data_dir):
+    return cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+
+
+@pytest.mark.parametrize('encoding', ['16UC1', '32FC1'])
+def test_every_point_is_the_pinhole_projection_of_its_labelled_pixel(
+        pascal_model, bird, encoding):
+    node = start_node(pascal_model, 'cloud:=true', 'qos:=reliable', name='cloudy',
+                      image='/cloudy/camera', extra=['-r', 'depth:=/cloudy/depth',
+                                                     '-r', 'camera_info:=/cloudy/camera_info'])
+    rig = CloudRig('cloudy')
+    try:
+        rig.harness.wait_for_subscriber()
+        height, width = bird.shape[:2]
+        metres, wire = depth_scene(height, width, encoding)
+        info = rig.camera_info(width, height)
+        # Nobody subscribes to ~/points yet: depth flows, no cloud is built.
+        for i in range(3):
+            frame = rig.harness.frame(bird, 'bgr8', f'quiet-{i}')
+            rig.depth_pub.publish(rig.depth_msg(wire, encoding, frame.header.stamp))
+            rig.info_pub.publish(info)
+            rig.harness.send(frame)
+        level, _, values = rig.harness.wait_for_status(
+            lambda level, message, values: float(values.get('depth_rate_hz', 0)) > 0)
+        assert values['clouds_published'] == '0' and values['camera_info'] == 'received'
+        assert values['depth_tolerance_s'] == '0.05'
+        # Now someone does: the cloud of the next frame.
+        rig.subscribe_points()
+        color = rig.harness.frame(bird, 'bgr8', 'cloud')
+        cloud = rig.cloud_for(color, rig.depth_msg(wire, encoding, color.header.stamp), info)
+        labels_msg = rig.harness.send(color)['label_map']
+        labels = np.frombuffer(labels_msg.data, np.uint8).reshape(height, width)
+        assert cloud.header.frame_id == 'depth_optical'
+        assert cloud.header.stamp == color.header.stamp
+        assert [f.name for f in cloud.fields] == ['x', 'y', 'z', 'rgb', 'label']
+        points = np.frombuffer(bytes(cloud.data), POINT)
+        cx, cy = (width - 1) / 2, (height - 1) / 2
+        u = np.rint(points['x'] * FX / points['z'] + cx).astype(int)
+        v = np.rint(points['y'] * FY / points['z'] + cy).astype(int)
+        np.testing.assert_array_equal(points['z'], metres[v, u])
+        np.testing.assert_allclose(points['x'], (u - cx) * metres[v, u] / FX, rtol=1e-6,
+                                   atol=1e-6)
+        np.testing.assert_allclose(points['y'], (v - cy) * metres[v, u] / FY, rtol=1e-6,
+                                   atol=1e-6)
+        np.testing.assert_array_equal(points['label'], labels[v, u])
+        invalid_rows = 24 if encoding == '32FC1' else 16
+        assert len(points) == (height - invalid_rows) * width
+        assert (points['label'] == BIRD).mean() > 0.1
+        # Stride and classes, changed live.
+        assert all(r.successful for r in rig.harness.set_parameters(
+            cloud_stride=2, cloud_classes=['bird']))
+        color = rig.harness.frame(bird, 'bgr8', 'birds')
+        birds = np.frombuffer(bytes(rig.cloud_for(
+            color, rig.depth_msg(wire, encoding, color.header.stamp), info).data), POINT)
+        u = np.rint(birds['x'] * FX / birds['z'] + cx).astype(int)
+        assert len(birds) > 100 and set(birds['label']) == {BIRD} and not (u % 2).any()
+    finally:
+        rig.close()
+        code, output = node.stop()
+    assert code == 0 and 'Traceback' not in output, output
+
+
+def test_tolerance_half_resolution_and_depth_that_cannot_be_aligned(pascal_model, bird):
+    node = start_node(pascal_model, 'cloud:=true', 'qos:=reliable', name='aligned',
+                      image='/aligned/camera', extra=['-r', 'depth:=/aligned/depth',
+                                                      '-r', 'camera_info:=/aligned/camera_info'])
+    rig = CloudRig('aligned')
+    rig.subscribe_points()
+    try:
+        rig.harness.wait_for_subscriber()
+        height, width = bird.shape[:2]
+        _, wire = depth_scene(height, width, '16UC1')
+        info = rig.camera_info(width, height)
+        # No camera_info yet: no cloud, and the diagnostics say why.
+        color = rig.harness.frame(bird, 'bgr8', 'no-info')
+        assert rig.cloud_for(color, rig.depth_msg(wire, '16UC1', color.header.stamp),
+                             expect=False) is None
+        rig.harness.wait_for_status(lambda level, message, values: values.get(
+            'camera_info') == 'missing' and 'no camera_info' in values.get('cloud_problem'))
+        # 30 ms apart: paired. 200 ms apart: refused, counted.
+        color = rig.harness.frame(bird, 'bgr8', 'near')
+        assert rig.cloud_for(color, rig.depth_msg(wire, '16UC1', color.header.stamp), info,
+                             offset_ns=30_000_000) is not None
+        color = rig.harness.frame(bird, 'bgr8', 'far')
+        assert rig.cloud_for(color, rig.depth_msg(wire, '16UC1', color.header.stamp), info,
+                             offset_ns=200_000_000, expect=False) is None
+        rig.harness.wait_for_status(lambda level, message, values: int(values.get(
+            'depth_frames_unmatched', 0)) >= 1 and 'within 0.05 s' in values['cloud_problem'])
+        # Depth at half resolution: the camera matrix is scaled.
+        half = np.ascontiguousarray(wire[::2, ::2])
+        color = rig.harness.frame(bird, 'bgr8', 'half')
+        points = np.frombuffer(bytes(rig.cloud_for(
+            color, rig.depth_msg(half, '16UC1', color.header.stamp), info).data), POINT)
+        hx, hcx = FX * half.shape[1] / width, (width - 1) / 2 * half.shape[1] / width
+        u = (points['x'] * hx / points['z'] + hcx)
+        np.testing.assert_allclose(u, np.rint(u), atol=1e-3)
+        assert 0.2 * half.size < len(points) <= half.size
+        # Another aspect ratio: refused with one clear line, no points.
+        wrong = np.ascontiguousarray(wire[:, : width // 2])
+        color = rig.harness.frame(bird, 'bgr8', 'wrong')
+        assert rig.cloud_for(color, rig.depth_msg(wrong, '16UC1', color.header.stamp), info,
+                             expect=False) is None
+        rig.harness.wait_for_status(lambda level, message, values: 'another aspect ratio'
+                                    in values.get('cloud_problem', ''))
+        assert node.wait_for_output('~/points: depth is', timeout=5)
+    finally:
+        rig.close()
+        code, output = node.stop()
+    assert code == 0 and 'Traceback' not in output, output
+
+
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255.0 ** 2 / mse)
+
+
+def test_compressed_outputs_and_no_depth_subscription_without_cloud(pascal_model, bird):
+    node = start_node(pascal_model, 'qos:=reliable', name='squeezed',
+                      image='/squeezed/camera')
+    rig = CloudRig('squeezed')
+    rig.subscribe_compressed('label_map')
+    rig.subscribe_compressed('overlay')
+    try:
+        rig.harness.wait_for_subscriber()
+        got = rig.harness.send(rig.harness.frame(bird, 'bgr8', 'squeeze'),
+                               wanted=('label_map', 'overlay'))
+        deadline = time.monotonic() + 10
+        while not all(rig.compressed.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        png, jpeg = rig.compressed['label_map'][-1], rig.compressed['overlay'][-1]
+        assert png.format == 'mono8; png compressed mono8' and png.header.frame_id == 'squeeze'
+        assert jpeg.format == 'rgb8; jpeg compressed bgr8'
+        raw_labels = np.frombuffer(got['label_map'].data, np.uint8).reshape(bird.shape[:2])
+        decoded = cv2.imdecode(np.frombuffer(bytes(png.data), np.uint8), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(decoded, raw_labels)  # lossless: the same class ids
+        raw_overlay = np.frombuffer(got['overlay'].data, np.uint8).reshape(*bird.shape)
+        overlay_bgr = cv2.imdecode(np.frombuffer(bytes(jpeg.data), np.uint8), cv2.IMREAD_COLOR)
+        assert psnr(overlay_bgr[..., ::-1], raw_overlay) > 30.0  # jpeg_quality 80
+        assert len(jpeg.data) < raw_overlay.nbytes / 5
+        # cloud:=false (the default): nobody subscribes to depth or camera_info.
+        graph = rig.harness.node
+        assert graph.count_subscribers('/squeezed/depth') == 0
+        assert graph.count_subscribers('/depth') == 0
+        assert graph.count_subscribers('/camera_info') == 0
+    finally:
+        rig.close()
+        code, output = node.stop()
+    assert code == 0 and 'Traceback' not in output, output
