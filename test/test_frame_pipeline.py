@@ -17,7 +17,7 @@
 import threading
 import time
 
-from deeplab_ros.node.frame_pipeline import FramePipeline
+from deeplab_ros.node.frame_pipeline import FramePipeline, PipelineBusy
 import pytest
 
 
@@ -206,3 +206,41 @@ def test_stop_joins_both_threads_and_start_resumes(recorder):
     while 'after' not in rec.finished and time.monotonic() < deadline:
         time.sleep(0.005)
     assert rec.finished[-1] == 'after' and 'stale' not in rec.finished
+
+
+def test_a_stage_slower_than_stop_never_runs_beside_a_second_inference_thread(recorder):
+    """Hardening II, 1: stop() used to forget such a thread, and start() added another."""
+    rec = recorder()
+    inside, most = [0], [0]
+    lock = threading.Lock()
+    slow = threading.Event()
+
+    def infer(job):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            slow.wait(10)
+        finally:
+            with lock:
+                inside[0] -= 1
+    rec.pipeline._stages['infer'] = infer
+    rec.source.put('slow')
+    deadline = time.monotonic() + 5
+    while rec.pipeline.busy() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    started = time.monotonic()
+    rec.pipeline.stop(timeout=0.3)
+    assert time.monotonic() - started < 2.0        # stop gives up waiting, as deactivate must
+    assert rec.pipeline.running                     # but does not forget the thread
+    stage, seconds = rec.pipeline.busy()
+    assert stage == 'infer' and seconds >= 0.3
+    with pytest.raises(PipelineBusy, match=r'the last frame is still in infer after \d+ s'):
+        rec.pipeline.start()
+    slow.set()                                      # the slow frame ends, its thread with it
+    deadline = time.monotonic() + 5
+    while rec.pipeline.running and time.monotonic() < deadline:
+        rec.pipeline.stop(timeout=0.1)
+    rec.pipeline.start()
+    rec.source.put('next')
+    assert rec.wait_finished(1) == ['next'] and most[0] == 1

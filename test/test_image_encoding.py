@@ -116,8 +116,15 @@ def test_compressed_images(rgb):
     ok, png = cv2.imencode('.png', rgb[..., ::-1])
     image, order = compressed_to_array(CompressedImage(format='png', data=png.tobytes()))
     assert order == 'bgr' and np.array_equal(image, rgb[..., ::-1])
+    # A JPEG header (SOF0, 16x16) with garbage after it: checked, decoded, found broken.
+    sof = b'\xff\xd8\xff\xc0\x00\x11\x08\x00\x10\x00\x10\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01'
     with pytest.raises(ImageError, match="cannot decode compressed image \\(format 'jpeg'"):
+        compressed_to_array(CompressedImage(format='jpeg', data=sof + b'garbage'))
+    with pytest.raises(ImageError, match='in no known image format'):
         compressed_to_array(CompressedImage(format='jpeg', data=b'\xff\xd8garbage'))
+    with pytest.raises(ImageError, match=r'compressed image in GIF format is not accepted '
+                                         r'\(accepted: JPEG, PNG\)'):
+        compressed_to_array(CompressedImage(format='gif', data=b'GIF89a' + b'\0' * 20))
     with pytest.raises(ImageError, match='empty compressed image'):
         compressed_to_array(CompressedImage(format='jpeg'))
 

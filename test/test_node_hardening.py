@@ -74,8 +74,9 @@ def test_a_compressed_image_declaring_a_huge_size_is_refused_before_decoding(
         bomb = CompressedImage(format='png', data=png_declaring(30000, 30000))
         bomb.header.frame_id = 'bomb'
         harness.publisher.publish(bomb)
-        assert node.wait_for_output('absurd image size 30000x30000 (over 67108864 pixels)',
-                                    timeout=10), node.output
+        assert node.wait_for_output(
+            'absurd compressed image size 30000x30000 (over 67108864 pixels)', timeout=10), \
+            node.output
         good = CompressedImage(format='jpeg',
                                data=cv2.imencode('.jpg', bird_bgr)[1].tobytes())
         good.header.frame_id = 'good-after-bomb'

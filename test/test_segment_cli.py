@@ -45,7 +45,13 @@ def test_bad_model_and_unreadable_image(tmp_path, capsys, pascal_model):
     junk = tmp_path / 'junk.png'
     junk.write_bytes(b'not an image')
     assert main([str(junk), '--model', str(pascal_model), '--out', str(tmp_path)]) == 1
-    assert 'cannot read as an image' in capsys.readouterr().err
+    assert capsys.readouterr().err == (f'{junk}: image in no known image format (accepted: PNG, '
+                                       'JPEG, BMP, PNM), skipped\n')
+    # A PNG whose header is fine but whose data is not: decoded, found broken, skipped.
+    broken = tmp_path / 'broken.png'
+    broken.write_bytes(png_declaring(64, 64)[:40])
+    assert main([str(broken), '--model', str(pascal_model), '--out', str(tmp_path)]) == 1
+    assert 'cannot read as an image, skipped' in capsys.readouterr().err
 
 
 # Hardening: every bad argument or output is one clear message and a non-zero exit ----------
@@ -106,5 +112,5 @@ def test_a_huge_declared_image_is_refused_before_decoding(tmp_path, pascal_model
     bomb.write_bytes(png_declaring(30000, 30000))
     result = run_cli(bomb, '--model', pascal_model, '--out', tmp_path / 'out')
     assert result.returncode == 1
-    assert (f'{bomb}: absurd image {bomb} size 30000x30000 (over 67108864 pixels), skipped'
+    assert (f'{bomb}: absurd image size 30000x30000 (over 67108864 pixels), skipped'
             in result.stderr)

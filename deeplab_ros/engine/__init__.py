@@ -23,3 +23,10 @@ limit; sample_data finds the real models and photos. Modules here import
 only the standard library, numpy, OpenCV, TensorFlow or LiteRT and each
 other, never rclpy or a message package (a test checks it).
 """
+
+import os
+
+MAX_PIXELS = 8192 * 8192  # the largest image any part of the package accepts
+# OpenCV reads its own decoder limit once, at its first decode: the same number, set
+# before any engine module decodes, guards every codec OpenCV has.
+os.environ.setdefault('OPENCV_IO_MAX_IMAGE_PIXELS', str(MAX_PIXELS))

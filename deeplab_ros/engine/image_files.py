@@ -13,25 +13,39 @@
 # limitations under the License.
 
 """
-Encoded images (files, compressed messages) decoded safely, without ROS.
+The one gate every encoded image passes (files, compressed messages), without ROS.
 
-Every image is held to one pixel limit, and an encoded one is refused by the
-size its header declares before it is decoded, so a small file cannot make a
-program allocate gigabytes. ``deeplab-segment`` uses this without ROS; the
-node's message decoding (``image_encoding.py``) builds on it.
+An image is identified by its magic bytes, not its name. Only formats whose
+header this module reads are accepted: PNG, JPEG and BMP everywhere, plus
+PNM (PPM/PGM/PBM) for files; anything else (GIF, TIFF, WebP, AVIF, JPEG 2000,
+HDR, ...) is refused by name before OpenCV sees it. The size the header
+declares is held to MAX_PIXELS before decoding, so a small file cannot make a
+program allocate gigabytes; OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS),
+set to the same number, guards the decoder as well. Files must be regular
+files (no device or FIFO) of at most MAX_FILE_BYTES, and are read as bytes,
+so any name a filesystem can hold works.
 """
 
-from pathlib import Path
+import os
+import stat
 import struct
 
 import cv2
+from deeplab_ros.engine import MAX_PIXELS  # also OpenCV's own limit (set in engine/__init__)
 import numpy as np
 
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
-# Larger than any camera (8192x8192); guards against a corrupt or hostile
-# header asking for gigabytes, raw or compressed.
-MAX_PIXELS = 8192 * 8192
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.pbm', '.pnm')
+FILE_FORMATS = ('PNG', 'JPEG', 'BMP', 'PNM')
+COMPRESSED_FORMATS = ('JPEG', 'PNG')  # what image_transport's compressed plugin produces
+MAX_FILE_BYTES = 512 * 1024 * 1024    # above an 8192x8192 BMP (192 MiB)
+# SOF markers: baseline, extended, progressive, lossless; Huffman and arithmetic.
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RSTn: no length field
+# Formats OpenCV decodes that are refused, by their magic bytes, to name them.
+_REFUSED = ((b'GIF8', 'GIF'), (b'II*\0', 'TIFF'), (b'MM\0*', 'TIFF'),
+            (b'\0\0\0\x0cjP', 'JPEG 2000'), (b'\xffO\xffQ', 'JPEG 2000'),
+            (b'#?RADIANCE', 'Radiance HDR'), (b'#?RGBE', 'Radiance HDR'), (b'v/1\x01', 'OpenEXR'),
+            (b'\x59\xa6\x6a\x95', 'Sun raster'), (b'P7', 'PAM'), (b'PF', 'PFM'), (b'Pf', 'PFM'))
 
 
 class ImageError(ValueError):
@@ -51,36 +65,155 @@ def check_size(width, height, what='image'):
                                  'pixels)')
 
 
+def image_format(data):
+    """Name the format of encoded ``data`` by its magic bytes (None if unknown)."""
+    head = bytes(data[:16])
+    if head.startswith(b'\x89PNG\r\n\x1a\n'):
+        return 'PNG'
+    if head.startswith(b'\xff\xd8\xff'):
+        return 'JPEG'
+    if head.startswith(b'BM'):
+        return 'BMP'
+    if head[:1] == b'P' and head[1:2] in b'123456' and head[2:3].isspace():
+        return 'PNM'
+    if head.startswith(b'RIFF') and head[8:12] == b'WEBP':
+        return 'WebP'
+    if head[4:8] == b'ftyp':
+        return 'AVIF/HEIF'
+    return next((name for magic, name in _REFUSED if head.startswith(magic)), None)
+
+
+def _header_error(fmt, why):
+    return ImageError('header', f'{fmt} header {why}')
+
+
+def _png_size(data):
+    if len(data) < 24 or bytes(data[12:16]) != b'IHDR':
+        raise _header_error('PNG', 'does not start with IHDR')  # the PNG spec requires it
+    return struct.unpack('>II', bytes(data[16:24]))
+
+
+def _bmp_size(data):
+    if len(data) < 26:
+        raise _header_error('BMP', 'is cut short')
+    (size,) = struct.unpack('<I', bytes(data[14:18]))
+    if size == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes
+        return struct.unpack('<HH', bytes(data[18:22]))
+    width, height = struct.unpack('<ii', bytes(data[18:26]))
+    return abs(width), abs(height)
+
+
+def _jpeg_size(data):
+    """Return the frame header's size, however far: fill bytes and long APP segments skipped."""
+    view = memoryview(data)
+    pos, end = 2, len(view)
+    while pos < end:
+        if view[pos] != 0xFF:
+            raise _header_error('JPEG', f'has no marker at byte {pos}')
+        while pos < end and view[pos] == 0xFF:  # fill bytes before a marker are legal
+            pos += 1
+        if pos >= end:
+            break
+        marker = view[pos]
+        pos += 1
+        if marker in _JPEG_STANDALONE:
+            continue
+        if marker in (0xD9, 0xDA) or pos + 2 > end:  # end of image, or scan data first
+            break
+        (length,) = struct.unpack('>H', view[pos:pos + 2])
+        if marker in _JPEG_SOF:
+            if length < 8 or pos + 7 > end:
+                raise _header_error('JPEG', 'frame header is cut short')
+            height, width = struct.unpack('>HH', view[pos + 3:pos + 7])
+            if height == 0:
+                raise _header_error('JPEG', 'leaves the height to a DNL marker (not accepted)')
+            return width, height
+        if length < 2:
+            raise _header_error('JPEG', f'segment at byte {pos} has length {length}')
+        pos += length
+    raise _header_error('JPEG', 'has no frame header (SOF)')
+
+
+def _pnm_size(data):
+    """Return the width and height of a P1-P6 header, comments allowed."""
+    tokens, pos, head = [], 2, bytes(data[:4096])
+    while len(tokens) < 2 and pos < len(head):
+        char = head[pos:pos + 1]
+        if char == b'#':
+            pos = head.find(b'\n', pos)
+            pos = len(head) if pos < 0 else pos
+        elif char.isspace():
+            pos += 1
+        else:
+            start = pos
+            while pos < len(head) and head[pos:pos + 1] not in b' \t\r\n\v\f#':
+                pos += 1
+            tokens.append(head[start:pos])
+    if len(tokens) < 2 or not all(t.isdigit() and len(t) <= 9 for t in tokens):
+        raise _header_error('PNM', 'has no width and height')
+    return int(tokens[0]), int(tokens[1])
+
+
+_SIZE_OF = {'PNG': _png_size, 'JPEG': _jpeg_size, 'BMP': _bmp_size, 'PNM': _pnm_size}
+
+
 def declared_size(data):
-    """Return ``(width, height)`` from a PNG, JPEG or BMP header, or None for other formats."""
-    data = bytes(data[:1 << 16])
-    if data[:8] == b'\x89PNG\r\n\x1a\n' and len(data) >= 24:
-        return struct.unpack('>II', data[16:24])
-    if data[:2] == b'BM' and len(data) >= 26:
-        width, height = struct.unpack('<ii', data[18:26])
-        return abs(width), abs(height)
-    if data[:2] == b'\xff\xd8':
-        pos = 2
-        while pos + 9 <= len(data) and data[pos] == 0xFF:
-            marker, length = data[pos + 1], struct.unpack('>H', data[pos + 2:pos + 4])[0]
-            if marker in _JPEG_SOF:
-                height, width = struct.unpack('>HH', data[pos + 5:pos + 9])
-                return width, height
-            pos += 2 + length
-    return None
+    """Return ``(width, height)`` from the header of an accepted format, or None for others."""
+    fmt = image_format(data)
+    return _SIZE_OF[fmt](data) if fmt in _SIZE_OF else None
 
 
-def decode_image(data, what='image'):
-    """Decode encoded bytes to a BGR array (None if undecodable), refusing an oversize one."""
-    size = declared_size(data)
-    if size is not None:
-        check_size(*size, what=what)
+def decode_image(data, what='image', accepted=FILE_FORMATS):
+    """
+    Decode encoded bytes to a BGR array, or refuse them with an ImageError.
+
+    The format must be one of ``accepted`` and its header must declare a size
+    within MAX_PIXELS; None means the header was fine but the data undecodable.
+    """
+    fmt = image_format(data)
+    if fmt not in accepted:
+        raise ImageError('format', (f'{what} in {fmt} format is not accepted' if fmt else
+                                    f'{what} in no known image format')
+                         + f' (accepted: {", ".join(accepted)})')
+    check_size(*_SIZE_OF[fmt](data), what=what)
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is not None:
         check_size(image.shape[1], image.shape[0], what=what)
     return image
 
 
+def read_file(path, limit=MAX_FILE_BYTES, what='file'):
+    """
+    Return the bytes of a regular file of at most ``limit`` bytes; OSError or ImageError.
+
+    A device, FIFO or socket is refused before it is opened (reading /dev/zero or a
+    FIFO would never end); ``path`` may be str, bytes or a Path of any name.
+    """
+    info = os.stat(path)
+    name = printable(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageError('not a file', f'{what} {name} is not a regular file (a device, FIFO '
+                                       'or socket)')
+    if info.st_size > limit:
+        raise ImageError('file size', f'{what} {name} is {info.st_size} bytes, over the limit '
+                                      f'of {limit}')
+    with open(path, 'rb') as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # grew while read
+        raise ImageError('file size', f'{what} {name} is over the limit of {limit} bytes')
+    return data
+
+
+def printable(path):
+    """Return ``path`` as text any terminal or log takes (quoted and escaped if it must be)."""
+    text = os.fsdecode(path)
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:  # bytes that are not UTF-8, kept as surrogates by Python
+        return repr(text)
+    return text if text.isprintable() else repr(text)
+
+
 def read_image_file(path):
-    """Read an image file as BGR (None if it is not an image); OSError if unreadable."""
-    return decode_image(Path(path).read_bytes(), what=f'image {path}')
+    """Read an image file as BGR (None if its data is undecodable); OSError or ImageError."""
+    return decode_image(read_file(path, what='image'))

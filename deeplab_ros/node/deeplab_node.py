@@ -56,6 +56,8 @@ from std_msgs.msg import String
 
 WARNING_PERIOD = 5.0  # seconds between warnings of the same kind
 SILENT_CAMERA_WARNING = 5.0  # seconds of silence from a best-effort camera before a hint
+STOP_TIMEOUT = 10.0  # deactivate waits this long for a frame in a stage, then leaves it
+STOP_TIMEOUT_AT_EXIT = 1.0
 OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
 # image_transport's compressed topics: <output>/compressed, with its format strings.
 COMPRESSED = {'label_map': ('.png', 'mono8; png compressed mono8'),  # lossless: ids survive
@@ -92,6 +94,7 @@ class DeepLabNode(LifecycleNode):
         self._config_error = None
         self._starting = self._compressed = False
         self._warned = {}
+        self._stop_timeout = STOP_TIMEOUT
         self.stats = NodeStats()
         on_parameters(self, self._validate_parameters, self._apply_parameters)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -119,6 +122,9 @@ class DeepLabNode(LifecycleNode):
 
     def close(self):
         """Shut down from any state: threads joined, subscription and model released."""
+        # The process is ending: a frame stuck in a slow stage must not hold it for long
+        # (the worker threads are daemons and end with it).
+        self._stop_timeout = STOP_TIMEOUT_AT_EXIT
         try:
             if self.state in ('unconfigured', 'inactive', 'active'):
                 self.trigger_shutdown()
@@ -230,7 +236,7 @@ class DeepLabNode(LifecycleNode):
             self.destroy_timer(self._qos_timer)
             self._qos_timer = None
         if self.pipeline is not None:
-            self.pipeline.stop()
+            self.pipeline.stop(self._stop_timeout)
             self.pipeline.set_source(None)
         if self._source is not None:
             self._source.destroy()
@@ -450,6 +456,7 @@ class DeepLabNode(LifecycleNode):
         level, message = health(
             self.state, report, config_error=self._config_error,
             workers_alive=self.pipeline is not None and self.pipeline.alive,
+            busy=self.pipeline.busy() if self.pipeline is not None else None,
             subscribed=bool(subscribed), topic=self._topic,
             silent_for=time.monotonic() - self._progress_at,
             rate=self._settings.get('rate', 0.0))

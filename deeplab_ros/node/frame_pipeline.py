@@ -41,6 +41,10 @@ IDLE_CHECK = 0.1  # how often an unwanted pipeline looks whether someone subscri
 IDLE_SAMPLE = 1.0  # an unwanted pipeline still takes a frame this often (input rate stays known)
 
 
+class PipelineBusy(RuntimeError):
+    """A thread of the last run is still in a stage; the message says which and how long."""
+
+
 @dataclass
 class Job:
     """One frame on its way through the pipeline; each stage fills in its fields."""
@@ -81,6 +85,7 @@ class FramePipeline:
         self._last_start = float('-inf')  # when the last processed frame was taken
         self._last_sample = float('-inf')
         self._threads = []
+        self._in_stage = {}      # thread id -> (stage, since): what runs now
         self.errors = {}         # stage -> count
 
     def set_source(self, source):
@@ -102,8 +107,18 @@ class FramePipeline:
     # Life cycle ---------------------------------------------------------------
 
     def start(self):
-        """Start both threads (again after a stop)."""
-        self.stop()
+        """
+        Start both threads (again after a stop).
+
+        PipelineBusy if a thread of the last run is still in a stage (a frame or
+        model call slower than stop()'s wait): two inference threads must never
+        share the model, so nothing starts until it has finished.
+        """
+        self.stop(timeout=2 * MAX_WAIT)  # threads not in a stage end within MAX_WAIT
+        if self._threads:
+            stage, seconds = self.busy() or ('a stage', 0.0)
+            raise PipelineBusy(f'the last frame is still in {stage} after {seconds:.0f} s; '
+                               'try again when it has finished')
         with self._cond:
             self._stopping = False
             self._result = None
@@ -114,15 +129,27 @@ class FramePipeline:
             thread.start()
 
     def stop(self, timeout=10.0):
-        """Stop and join both threads; a frame not yet published is discarded."""
+        """
+        Stop and join both threads; a frame not yet published is discarded.
+
+        A thread still in a stage after ``timeout`` is kept (``running`` stays
+        true, ``busy()`` says where): it ends by itself after that stage.
+        """
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         self.wake()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
             if thread is not threading.current_thread():
-                thread.join(timeout)
-        self._threads = []
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+    def busy(self):
+        """Return ``(stage, seconds)`` of the stage running longest now, or None."""
+        now = self._clock()
+        running = [(stage, now - since) for stage, since in list(self._in_stage.values())]
+        return max(running, key=lambda item: item[1], default=None)
 
     @property
     def running(self):
@@ -178,11 +205,15 @@ class FramePipeline:
         return None
 
     def _run_stage(self, stage, job):
+        me = threading.get_ident()
+        self._in_stage[me] = (stage, self._clock())
         try:
             return self._stages[stage](job)
         except Exception as err:  # noqa: B902  a bad frame or a model error: next frame
             self._report(stage, err)
             return False
+        finally:
+            self._in_stage.pop(me, None)
 
     def _infer_once(self):
         job = self._take()

@@ -24,7 +24,8 @@ an oversize one by the size its header declares, before decoding.
 """
 
 import cv2
-from deeplab_ros.engine.image_files import check_size, decode_image, ImageError
+from deeplab_ros.engine.image_files import check_size, COMPRESSED_FORMATS, decode_image, \
+    ImageError
 from deeplab_ros.node.image_cdr import Header, ImageView, parse_image
 import numpy as np
 from rclpy.serialization import deserialize_message
@@ -104,7 +105,7 @@ def compressed_to_array(msg):
     """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, ...) to ``(BGR array, 'bgr')``."""
     if len(msg.data) == 0:
         raise ImageError('empty', f"empty compressed image (format '{msg.format}')")
-    image = decode_image(msg.data)
+    image = decode_image(msg.data, 'compressed image', accepted=COMPRESSED_FORMATS)
     if image is None:
         raise ImageError('undecodable', f'cannot decode compressed image (format '
                                         f"'{msg.format}', {len(msg.data)} bytes)")

@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 STALL_AFTER = 5.0  # seconds without output, frames arriving and wanted: an error
+STUCK_AFTER = 5.0  # seconds one frame may spend in one stage before it is an error
 DROPS_UNKNOWN = 'unknown (this ROS release does not tell which publisher sent a frame)'
 
 
@@ -105,7 +106,7 @@ class NodeStats:
 
 
 def health(state, report, config_error=None, workers_alive=True, subscribed=True, topic='image',
-           silent_for=0.0, rate=0.0):
+           silent_for=0.0, rate=0.0, busy=None):
     """
     Return ``(level, message)`` for /diagnostics: level is 'OK', 'WARN' or 'ERROR'.
 
@@ -116,6 +117,9 @@ def health(state, report, config_error=None, workers_alive=True, subscribed=True
     if state == 'unconfigured':
         return ('ERROR', f'unconfigured: {config_error}') if config_error else (
             'OK', 'unconfigured: waiting for configure')
+    if busy is not None and busy[1] > STUCK_AFTER and state in ('inactive', 'active'):
+        return 'ERROR', (f'{state}: one frame has been in the {busy[0]} stage for '
+                         f'{busy[1]:.0f} s (a model call or frame that slow blocks the node)')
     if state == 'inactive':
         return 'OK', 'inactive: no inference until activated'
     if state != 'active':

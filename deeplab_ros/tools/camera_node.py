@@ -25,7 +25,8 @@ from pathlib import Path
 import sys
 
 import cv2
-from deeplab_ros.engine.image_files import IMAGE_SUFFIXES
+from deeplab_ros.engine.image_files import check_size, IMAGE_SUFFIXES, ImageError, printable, \
+    read_image_file
 from deeplab_ros.node.image_encoding import array_to_image
 from deeplab_ros.node.parameters import declare, on_parameters, read, Spec
 from deeplab_ros.node.ros_main import run_node
@@ -73,8 +74,9 @@ def _device_problem(device):
 class FrameSource:
     """Yields BGR frames from a device, a video, an image or a folder of images."""
 
-    def __init__(self, source, width=0, height=0):
+    def __init__(self, source, width=0, height=0, on_skip=print):
         self.name = str(source)
+        self._on_skip = on_skip  # told, in one line, about each frame that is left out
         self._images = None
         self._capture = None
         path = Path(self.name).expanduser()
@@ -96,6 +98,11 @@ class FrameSource:
         elif path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
             self._images = [path]
         elif path.is_file():
+            try:
+                str(path).encode('utf-8')
+            except UnicodeEncodeError:  # OpenCV 5 crashes on such a name
+                raise SourceError(f'cannot open video {printable(path)}: its name is not valid '
+                                  'UTF-8, which OpenCV cannot take; rename it') from None
             self._capture = cv2.VideoCapture(str(path))
             if not self._capture.isOpened():
                 raise SourceError(f'cannot open video file {path}: OpenCV cannot decode it')
@@ -110,12 +117,26 @@ class FrameSource:
             while self._next < len(self._images):
                 path = self._images[self._next]
                 self._next += 1
-                frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                try:
+                    frame = read_image_file(path)
+                except (ImageError, OSError) as err:
+                    self._on_skip(f'{printable(path)}: {getattr(err, "strerror", None) or err}, '
+                                  'skipped')
+                    continue
                 if frame is not None:
                     return frame
+                self._on_skip(f'{printable(path)}: cannot read as an image, skipped')
             return None
-        ok, frame = self._capture.read()
-        return frame if ok else None
+        while True:
+            ok, frame = self._capture.read()
+            if not ok:
+                return None
+            try:
+                check_size(frame.shape[1], frame.shape[0], 'video frame')
+            except ImageError as err:
+                self._on_skip(f'{self.name}: {err}, skipped')
+                continue
+            return frame
 
     def rewind(self):
         if self._images is not None:
@@ -142,7 +163,7 @@ class CameraNode(Node):
         """Open the source and start publishing; SourceError or ValueError if it cannot."""
         param = read(self, PARAMETERS)
         self.source = FrameSource(str(param['source']), param['image_width'],
-                                  param['image_height'])
+                                  param['image_height'], on_skip=self.get_logger().warning)
         qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
         self._image_pub = self.create_publisher(Image, 'image_raw', qos)
         self._info_pub = self.create_publisher(CameraInfo, 'camera_info', qos)

@@ -30,7 +30,8 @@ import sys
 
 import cv2
 from deeplab_ros.engine.datasets import DATASETS, get_dataset
-from deeplab_ros.engine.image_files import IMAGE_SUFFIXES, ImageError, read_image_file
+from deeplab_ros.engine.image_files import IMAGE_SUFFIXES, ImageError, printable, \
+    read_image_file
 from deeplab_ros.engine.model_loading import load_model, ModelLoadError
 from deeplab_ros.engine.model_zoo import DEFAULT_MODEL, ZOO
 from deeplab_ros.engine.segmenter import Segmenter
@@ -89,17 +90,33 @@ def expand(paths):
 
 
 def unique_stems(paths):
-    """Output stems for ``paths``: the file's stem, with ``-2``, ``-3``... when seen before."""
-    seen, stems = {}, []
+    """
+    Output stems for ``paths``, all different: the file's stem, else ``-2``, ``-3``...
+
+    A suffixed stem never takes one an input has (``a.bmp a.png a-2.bmp`` give
+    ``a``, ``a-2`` and ``a-2-2``).
+    """
+    used, stems = set(), []
     for path in paths:
-        count = seen[path.stem] = seen.get(path.stem, 0) + 1
-        stems.append(path.stem if count == 1 else f'{path.stem}-{count}')
+        stem, count = path.stem, 1
+        while stem in used:
+            count += 1
+            stem = f'{path.stem}-{count}'
+        used.add(stem)
+        stems.append(stem)
     return stems
 
 
 def _write(path, image):
-    if not cv2.imwrite(str(path), image):
-        raise OSError(f'cannot write {path}')
+    """Write a PNG; encoded here and written by Python (OpenCV's imwrite fails on some names)."""
+    ok, encoded = cv2.imencode('.png', image)
+    try:
+        if not ok:
+            raise OSError('the PNG encoder failed')
+        with open(path, 'wb') as handle:
+            handle.write(encoded.tobytes())
+    except OSError as err:
+        raise OSError(f'cannot write {printable(path)}: {err.strerror or err}') from err
 
 
 def _stop_on_sigterm(signum, frame):
@@ -126,7 +143,7 @@ def run(args):
         return 2
     images = expand(args.images)
     if not images:
-        print('deeplab-segment: no images found in ' + ', '.join(map(str, args.images)),
+        print('deeplab-segment: no images found in ' + ', '.join(map(printable, args.images)),
               file=sys.stderr)
         return 2
     try:
@@ -147,11 +164,15 @@ def run(args):
     for path, stem in zip(images, unique_stems(images)):
         try:
             bgr = read_image_file(path)
-        except (ImageError, OSError) as err:
-            print(f'{path}: {err}, skipped', file=sys.stderr)
+        except ImageError as err:
+            print(f'{printable(path)}: {err}, skipped', file=sys.stderr)
+            continue
+        except OSError as err:
+            print(f'{printable(path)}: cannot read it: {err.strerror or err}, skipped',
+                  file=sys.stderr)
             continue
         if bgr is None:
-            print(f'{path}: cannot read as an image, skipped', file=sys.stderr)
+            print(f'{printable(path)}: cannot read as an image, skipped', file=sys.stderr)
             continue
         labels = segmenter.segment(bgr, color_order='bgr')
         mask_bgr = colorize(labels, dataset.colormap)[..., ::-1]
@@ -162,11 +183,12 @@ def run(args):
             _write(f'{target}_overlay.png',
                    overlay(bgr, mask_bgr, args.alpha, dataset.background_mask(labels)))
         except OSError as err:
-            print(f'{path}: {err}', file=sys.stderr)
+            print(f'{printable(path)}: {err}', file=sys.stderr)
             continue
         written += 1
-        print(f'{path.name}: {describe_classes(labels, dataset)}'
-              + (f' (saved as {stem}_*.png)' if stem != path.stem else ''), flush=True)
+        print(f'{printable(path.name)}: {describe_classes(labels, dataset)}'
+              + (f' (saved as {printable(stem)}_*.png)' if stem != path.stem else ''),
+              flush=True)
     print(f'wrote {written} of {len(images)} result(s) to {args.out}')
     return 0 if written == len(images) else 1
 
