@@ -18,9 +18,10 @@ import time
 
 from conftest import RosProcess
 import cv2
-from node_harness import Harness
+from node_harness import Harness, start_node
 import numpy as np
 import pytest
+from test_lifecycle import Camera
 
 pytestmark = pytest.mark.ros
 
@@ -83,3 +84,88 @@ def test_a_slow_frame_never_gets_a_second_inference_thread(pascal_model, data_di
         harness.close()
         code, output = node.stop()
     assert code == 0 and 'Traceback' not in output and 'reference to internal' not in output
+
+
+def test_diagnostics_tell_rate_limits_silent_cameras_and_a_finalized_node(pascal_model,
+                                                                          data_dir):
+    """Hardening II, 3: input counted only when a frame was taken made them say OK, wrongly."""
+    bird = cv2.resize(cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp')),
+                      (320, 240))
+    node = start_node(pascal_model, 'rate:=0.25', 'qos:=reliable', name='honest',
+                      image='/honest/camera')
+    harness = Harness('honest', image='/honest/camera')
+    camera = None
+    try:
+        harness.wait_for_subscriber()
+        camera = Camera(harness, bird)                    # 10 Hz, far above the rate
+        statuses = []
+        deadline = time.monotonic() + 25
+        while len(statuses) < 6 and time.monotonic() < deadline:
+            status = harness.status(timeout=5)
+            if not status[1].startswith('waiting'):
+                statuses.append(status)
+        messages = [message for _, message, _ in statuses]
+        rates = [float(values['input_rate_hz']) for _, _, values in statuses]
+        assert sum(m.startswith('rate-limited to 0.25 Hz: ') for m in messages) >= 4, messages
+        assert min(rates[2:]) > 4.0, rates                # about 10 Hz, never 0
+        camera.stop()
+        camera = None
+        level, message, _ = harness.wait_for_status(
+            lambda level, message, values: level == 1, timeout=15)
+        assert message.startswith('no frame from /honest/camera for ') and \
+            message.endswith('(it was streaming: is the camera still running?)')
+        # Shut down through the lifecycle: the process ends by itself, cleanly.
+        assert harness.transition('shutdown') is True
+        node.proc.wait(timeout=10)
+        assert node.proc.returncode == 0
+    finally:
+        if camera is not None:
+            camera.stop()
+        harness.close()
+        code, output = node.stop()
+    assert code == 0 and 'Traceback' not in output, output
+
+
+def test_sim_time_without_a_clock_still_subscribes_and_says_why(pascal_model, data_dir):
+    """Hardening II, 4: with ROS-time timers, no /clock meant no subscription and silence."""
+    bird = cv2.resize(cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp')),
+                      (320, 240))
+    node = start_node(pascal_model, 'use_sim_time:=true', name='simtime',
+                      image='/simtime/camera')   # qos auto: its timer must run
+    harness = Harness('simtime', image='/simtime/camera')
+    try:
+        level, message, _ = harness.wait_for_status(
+            lambda level, message, values: 'no /clock' in message, timeout=15)
+        assert level == 1
+        harness.wait_for_subscriber()              # the camera came after activation
+        got = harness.send(harness.frame(bird, 'bgr8', 'no-clock'))['label_map']
+        assert got.header.frame_id == 'no-clock'
+    finally:
+        harness.close()
+        code, output = node.stop()
+    assert code == 0 and 'Traceback' not in output, output
+
+
+def test_a_flood_of_unique_encodings_gives_bounded_warnings(pascal_model, data_dir):
+    """Hardening II, 5: each unique encoding had its own warning key (3000 warnings, 60 MB)."""
+    bird = cv2.resize(cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp')),
+                      (64, 48))
+    node = start_node(pascal_model, 'qos:=reliable', name='flood', image='/flood/camera')
+    harness = Harness('flood', image='/flood/camera')
+    try:
+        harness.wait_for_subscriber()
+        harness.send(harness.frame(bird, 'bgr8', 'before'))
+        for i in range(400):
+            msg = harness.frame(bird, 'bgr8', f'odd-{i}')
+            msg.encoding = f'{i:04d}' + 'x' * 2000
+            harness.publisher.publish(msg)
+            time.sleep(0.005)
+        got = harness.send(harness.frame(bird, 'bgr8', 'after'))['label_map']
+        assert got.header.frame_id == 'after'      # the next good frame is served
+        warnings = [line for line in node.output.splitlines() if '[WARN]' in line]
+        assert 10 < len(warnings) <= 66, len(warnings)   # 64 kinds, then one shared
+        assert max(len(line) for line in warnings) < 400
+    finally:
+        harness.close()
+        code, output = node.stop()
+    assert code == 0 and 'Traceback' not in output, output

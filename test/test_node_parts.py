@@ -43,10 +43,33 @@ def test_stats_windows_and_totals():
     assert (values['frames_dropped'], values['bad_frames']) == (1, 1)
     assert health('active', report) == (
         'WARN', '1 bad input frame(s) and 0 failed frame(s) dropped in the last 2.0 s')
+    now[0] = 4.0  # the input rate is averaged over the last 3 s: nothing arrived in them
+    report = stats.report()
+    assert report['values']['frames_received'] == 10 and report['values']['input_rate_hz'] == 0
+    assert health('active', report, topic='/cam', since_input=None) == (
+        'OK', 'waiting for images on /cam')
+    assert health('active', report, topic='/cam', since_input=4.0) == (
+        'WARN', 'no frame from /cam for 4 s (it was streaming: is the camera still running?)')
+
+
+def test_health_names_rate_limits_stuck_stages_and_a_missing_clock():
+    now = [0.0]
+    stats = NodeStats(clock=lambda: now[0])
+    for step in range(30):  # 10 Hz arriving in bursts of samples, 0.25 Hz segmented
+        now[0] = step / 10
+        stats.arrived(1)
+    stats.published(0.01)
     now[0] = 3.0
     report = stats.report()
-    assert health('active', report, topic='/cam') == ('OK', 'waiting for images on /cam')
-    assert report['values']['frames_received'] == 10 and report['values']['input_rate_hz'] == 0
+    assert health('active', report, rate=0.25) == (
+        'OK', 'rate-limited to 0.25 Hz: 10.0 Hz arriving, 0.33 Hz segmented')
+    level, message = health('active', report, busy=('infer', 20.0))
+    assert (level, message) == ('ERROR', 'active: one frame has been in the infer stage for 20 s '
+                                         '(a model call or frame that slow blocks the node)')
+    assert health('inactive', report, busy=('infer', 20.0))[0] == 'ERROR'
+    assert health('active', report, busy=('infer', 1.0))[0] == 'OK'
+    assert health('active', report, clock_missing=True)[1].startswith(
+        'use_sim_time is true but no /clock arrives')
 
 
 def test_health_names_idle_stalled_and_dead_states():

@@ -67,7 +67,11 @@ SCENARIOS = [  # (state, window counts, arguments): each README row must come ou
     ('unconfigured', {}, {}),
     ('unconfigured', {}, {'config_error': 'no model'}),
     ('inactive', {}, {}),
-    ('active', {}, {}),
+    ('active', {}, {'since_input': None}),
+    ('active', {}, {'since_input': 4.0}),
+    ('active', {'received': 30, 'published': 3}, {'rate': 1.0}),
+    ('active', {'received': 30}, {'busy': ('infer', 9.0)}),
+    ('active', {'received': 30}, {'clock_missing': True}),
     ('active', {'received': 30}, {'subscribed': False}),
     ('active', {'received': 30, 'published': 30}, {}),
     ('active', {'received': 30, 'published': 20, 'bad': 10}, {}),
@@ -94,7 +98,9 @@ def test_the_diagnostics_table_matches_what_the_node_publishes():
             table(['level', 'message', 'when'])]
     patterns = {(level, re.compile(re.escape(text).replace(re.escape('<N>'), r'[\d.]+')
                                    .replace(re.escape('<topic>'), r'\S+')
-                                   .replace(re.escape('<reason>'), r'.+')))
+                                   .replace(re.escape('<reason>'), r'.+')
+                                   .replace(re.escape('<state>'), r'\w+')
+                                   .replace(re.escape('<stage>'), r'\w+')))
                 for level, text in rows}
     codes = produced()
     assert len(rows) == len(SCENARIOS)

@@ -48,6 +48,7 @@ from deeplab_ros.node.stats import health, NodeStats
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
@@ -58,6 +59,7 @@ WARNING_PERIOD = 5.0  # seconds between warnings of the same kind
 SILENT_CAMERA_WARNING = 5.0  # seconds of silence from a best-effort camera before a hint
 STOP_TIMEOUT = 10.0  # deactivate waits this long for a frame in a stage, then leaves it
 STOP_TIMEOUT_AT_EXIT = 1.0
+MAX_WARNING_KINDS = 64
 OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
 # image_transport's compressed topics: <output>/compressed, with its format strings.
 COMPRESSED = {'label_map': ('.png', 'mono8; png compressed mono8'),  # lossless: ids survive
@@ -98,7 +100,10 @@ class DeepLabNode(LifecycleNode):
         self.stats = NodeStats()
         on_parameters(self, self._validate_parameters, self._apply_parameters)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.create_timer(1.0, self._publish_diagnostics)
+        # Timers on the steady clock: with use_sim_time and no /clock (a bag played
+        # without --clock) ROS time stands still, and they must still run.
+        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(1.0, self._publish_diagnostics, clock=self._steady)
         self._topic = self.resolve_topic_name('image')
 
     # Start and stop (ros_main.run_node) ------------------------------------------
@@ -158,10 +163,12 @@ class DeepLabNode(LifecycleNode):
     def on_activate(self, state):
         try:
             self.stats = NodeStats()
+            self._last_frame = None
             self._progress_at = time.monotonic()
             if self._settings['qos'] == 'auto':
                 self._match_publisher_qos()
-                self._qos_timer = self.create_timer(0.5, self._match_publisher_qos)
+                self._qos_timer = self.create_timer(0.5, self._match_publisher_qos,
+                                                    clock=self._steady)
             else:
                 self._subscribe(ReliabilityPolicy.RELIABLE if self._settings['qos'] == 'reliable'
                                 else ReliabilityPolicy.BEST_EFFORT)
@@ -343,7 +350,15 @@ class DeepLabNode(LifecycleNode):
     # Pipeline stages (worker threads) -----------------------------------------
 
     def warn_throttled(self, kind, text):
-        """Log ``text``, at most once per WARNING_PERIOD for each kind of problem."""
+        """
+        Log ``text``, at most once per WARNING_PERIOD for each kind of problem.
+
+        Kinds are bounded (MAX_WARNING_KINDS, each cut to 64 characters; more
+        share one): no input can grow the table or the log without limit.
+        """
+        kind = kind[:64]
+        if kind not in self._warned and len(self._warned) >= MAX_WARNING_KINDS:
+            kind = 'other kinds'
         now = time.monotonic()
         if now - self._warned.get(kind, -WARNING_PERIOD) >= WARNING_PERIOD:
             self._warned[kind] = now
@@ -448,6 +463,10 @@ class DeepLabNode(LifecycleNode):
     # Diagnostics ------------------------------------------------------------
 
     def _publish_diagnostics(self):
+        busy = self.pipeline.busy() if self.pipeline is not None else None
+        if (busy is not None and busy[0] in ('prepare', 'infer') and busy[1] > 1.0
+                and self._source is not None):
+            self._source.take()  # the pipeline cannot: a sample keeps the input rate known
         report = self.stats.report()
         subscribed = [name for name, pub in self._outputs.items()
                       if pub.get_subscription_count() > 0]
@@ -456,10 +475,13 @@ class DeepLabNode(LifecycleNode):
         level, message = health(
             self.state, report, config_error=self._config_error,
             workers_alive=self.pipeline is not None and self.pipeline.alive,
-            busy=self.pipeline.busy() if self.pipeline is not None else None,
-            subscribed=bool(subscribed), topic=self._topic,
+            busy=busy, subscribed=bool(subscribed), topic=self._topic,
             silent_for=time.monotonic() - self._progress_at,
-            rate=self._settings.get('rate', 0.0))
+            rate=self._settings.get('rate', 0.0),
+            since_input=None if self._last_frame is None
+            else time.monotonic() - self._last_frame,
+            clock_missing=self.get_parameter('use_sim_time').value
+            and self.get_clock().now().nanoseconds == 0)
         status = DiagnosticStatus(
             name=f'{self.get_fully_qualified_name()}: segmentation',
             level=getattr(DiagnosticStatus, level),
@@ -479,7 +501,9 @@ class DeepLabNode(LifecycleNode):
 
 
 def main(args=None):
-    return run_node(DeepLabNode, args, startup_errors=(StartError,))
+    # A node shut down through its lifecycle (finalized) has nothing left to do: it exits.
+    return run_node(DeepLabNode, args, startup_errors=(StartError,),
+                    finished=lambda node: node.state == 'finalized')
 
 
 if __name__ == '__main__':

@@ -38,7 +38,8 @@ import time
 MAX_WAIT = 1.0  # longest single sleep, so stop(), rate changes and huge periods stay prompt
 ERROR_PAUSE = 0.1  # after an unexpected error, before the thread tries again
 IDLE_CHECK = 0.1  # how often an unwanted pipeline looks whether someone subscribed
-IDLE_SAMPLE = 1.0  # an unwanted pipeline still takes a frame this often (input rate stays known)
+IDLE_SAMPLE = 1.0  # an unwanted or rate-limited pipeline still takes a frame this often
+                   # (the input rate stays known)
 
 
 class PipelineBusy(RuntimeError):
@@ -189,13 +190,14 @@ class FramePipeline:
             remaining = self._last_start + (1.0 / rate if rate > 0 else 0.0) - self._clock()
             source = self._source
             if remaining > 0:
-                self._pause(min(remaining, MAX_WAIT))
+                # Rate-limited: a sample keeps the input rate known (the next frame
+                # processed is then one that arrives after it).
+                self._sample(source)
+                self._pause(min(remaining, MAX_WAIT, IDLE_SAMPLE))
             elif source is None:
                 self._pause(MAX_WAIT)
             elif not (wanted := self._wanted(settings)):
-                if self._clock() - self._last_sample >= IDLE_SAMPLE:
-                    self._last_sample = self._clock()
-                    source.take()  # dropped unseen; the source still counts arrivals
+                self._sample(source)
                 self._pause(IDLE_CHECK)
             else:
                 frame = source.take()
@@ -203,6 +205,12 @@ class FramePipeline:
                     return Job(frame, settings, wanted)
                 source.wait(MAX_WAIT)
         return None
+
+    def _sample(self, source):
+        """Take and drop a frame once per IDLE_SAMPLE: the source counts what arrived."""
+        if source is not None and self._clock() - self._last_sample >= IDLE_SAMPLE:
+            self._last_sample = self._clock()
+            source.take()
 
     def _run_stage(self, stage, job):
         me = threading.get_ident()

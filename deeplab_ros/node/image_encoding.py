@@ -51,8 +51,9 @@ def _pixels(msg):
     """View ``msg.data`` as an ``(h, w, channels)`` array, checking every field."""
     encoding = msg.encoding.lower()
     if encoding not in _LAYOUTS:
-        raise ImageError(f'encoding {encoding}',
-                         f"unsupported encoding '{msg.encoding}'; supported: "
+        shown = msg.encoding if len(msg.encoding) <= 32 else msg.encoding[:32] + '...'
+        raise ImageError(f'encoding {encoding[:32]}',
+                         f"unsupported encoding '{shown}'; supported: "
                          f"{', '.join(SUPPORTED_ENCODINGS)}")
     height, width = msg.height, msg.width
     check_size(width, height)

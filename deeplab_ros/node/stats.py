@@ -14,6 +14,7 @@
 
 """Thread-safe counters behind the node's /diagnostics, and the health verdict drawn from them."""
 
+from collections import deque
 import threading
 import time
 
@@ -21,6 +22,8 @@ import numpy as np
 
 STALL_AFTER = 5.0  # seconds without output, frames arriving and wanted: an error
 STUCK_AFTER = 5.0  # seconds one frame may spend in one stage before it is an error
+SILENT_AFTER = 3.0  # seconds without a frame from a camera that was streaming: a warning
+RATE_WINDOW = 3.0  # seconds the input rate is averaged over (frames are counted in bursts)
 DROPS_UNKNOWN = 'unknown (this ROS release does not tell which publisher sent a frame)'
 
 
@@ -30,11 +33,12 @@ class NodeStats:
     def __init__(self, clock=time.monotonic):
         self._clock = clock
         self._lock = threading.Lock()
-        self._window_start = clock()
+        self._window_start = self._started = clock()
         self._totals = dict.fromkeys(('received', 'dropped', 'bad', 'failed', 'published'), 0)
         self._window = dict(self._totals)
         self._inference = []
         self._latency = []
+        self._arrivals = deque()  # (time, frames): the input rate over RATE_WINDOW
         self._drops_known = True
 
     def _count(self, key):
@@ -53,6 +57,7 @@ class NodeStats:
             if count is None:
                 self._drops_known = False
                 count = 1
+            self._arrivals.append((self._clock(), count))
             for totals in (self._totals, self._window):
                 totals['received'] += count
                 totals['dropped'] += count - 1
@@ -80,6 +85,10 @@ class NodeStats:
         with self._lock:
             now = self._clock()
             span = max(now - self._window_start, 1e-9)
+            while self._arrivals and self._arrivals[0][0] < now - RATE_WINDOW:
+                self._arrivals.popleft()
+            arrived = sum(count for _, count in self._arrivals)
+            rate_span = min(RATE_WINDOW, max(now - self._started, 1e-9))
             window, inference, latency = self._window, self._inference, self._latency
             totals = dict(self._totals)
             self._window_start = now
@@ -90,7 +99,7 @@ class NodeStats:
             return round(float(np.percentile(samples, q)) * 1000, 1) if samples else None
 
         values = {
-            'input_rate_hz': round(window['received'] / span, 2),
+            'input_rate_hz': round(arrived / rate_span, 2),
             'output_rate_hz': round(window['published'] / span, 2),
             'inference_ms_mean': round(float(np.mean(inference)) * 1000, 1) if inference
             else None,
@@ -106,13 +115,16 @@ class NodeStats:
 
 
 def health(state, report, config_error=None, workers_alive=True, subscribed=True, topic='image',
-           silent_for=0.0, rate=0.0, busy=None):
+           silent_for=0.0, rate=0.0, busy=None, since_input=0.0, clock_missing=False):
     """
     Return ``(level, message)`` for /diagnostics: level is 'OK', 'WARN' or 'ERROR'.
 
     ``silent_for``: seconds since the last output (or activation, or a frame
     skipped because nobody subscribed); with frames arriving and subscribers
     waiting, a silence longer than STALL_AFTER (or three rate periods) is an error.
+    ``since_input``: seconds since a camera frame last arrived, None if none has
+    since activation. ``busy``: (stage, seconds) of a frame in a stage now.
+    ``clock_missing``: use_sim_time is set and no /clock has arrived.
     """
     if state == 'unconfigured':
         return ('ERROR', f'unconfigured: {config_error}') if config_error else (
@@ -124,11 +136,17 @@ def health(state, report, config_error=None, workers_alive=True, subscribed=True
         return 'OK', 'inactive: no inference until activated'
     if state != 'active':
         return 'OK', state
-    window, span = report['window'], report['span']
+    window, span, values = report['window'], report['span'], report['values']
     if not workers_alive:
         return 'ERROR', 'the processing threads stopped: restart the node'
-    if not window['received']:
+    if clock_missing:
+        return 'WARN', ('use_sim_time is true but no /clock arrives: stamps and latency wait '
+                        'for it (play bags with ros2 bag play --clock)')
+    if since_input is None:
         return 'OK', f'waiting for images on {topic}'
+    if since_input > SILENT_AFTER:
+        return 'WARN', (f'no frame from {topic} for {since_input:.0f} s (it was streaming: is '
+                        'the camera still running?)')
     if not subscribed:
         return 'OK', (f'idle: nobody subscribes to an output '
                       f"({report['values']['input_rate_hz']} Hz arriving, none segmented)")
@@ -139,4 +157,7 @@ def health(state, report, config_error=None, workers_alive=True, subscribed=True
     if window['bad'] or window['failed']:
         return 'WARN', (f"{window['bad']} bad input frame(s) and {window['failed']} failed "
                         f'frame(s) dropped in the last {span:.1f} s')
-    return 'OK', f"segmenting at {report['values']['output_rate_hz']} Hz"
+    if rate > 0 and values['input_rate_hz'] > 1.5 * values['output_rate_hz']:
+        return 'OK', (f'rate-limited to {rate:g} Hz: {values["input_rate_hz"]} Hz arriving, '
+                      f'{values["output_rate_hz"]} Hz segmented')
+    return 'OK', f"segmenting at {values['output_rate_hz']} Hz"
