@@ -204,7 +204,14 @@ def ros_process():
 
 
 class Server:
-    """Serves ``files`` (path -> bytes); '/cut/...' promises more bytes than it sends."""
+    """
+    Serves ``files`` (path -> bytes), and misbehaves by path prefix, within bounds.
+
+    '/cut/' promises twice the bytes it sends; '/chunked-cut/' sends one chunk of a
+    chunked body and drops the connection; '/bad-length/' sends a malformed
+    Content-Length; '/trickle/' sends a byte every 0.2 s (at most 100); '/endless/'
+    streams zeros with no length (at most 64 MB), each until the client leaves.
+    """
 
     def __init__(self):
         self.files = {}
@@ -214,6 +221,16 @@ class Server:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802  (the http.server API's name)
                 server.requests.append(self.path)
+                for prefix, misbehave in ((b'/chunked-cut/', self._chunked_cut),
+                                          (b'/bad-length/', self._bad_length),
+                                          (b'/trickle/', self._trickle),
+                                          (b'/endless/', self._endless)):
+                    if self.path.encode().startswith(prefix):
+                        try:
+                            misbehave()
+                        except OSError:  # the client left: that is the point
+                            pass
+                        return
                 body = server.files.get(self.path)
                 if body is None:
                     self.send_error(404)
@@ -223,6 +240,35 @@ class Server:
                 self.send_header('Content-Length', str(promised))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _chunked_cut(self):
+                self.send_response(200)
+                self.send_header('Transfer-Encoding', 'chunked')
+                self.end_headers()
+                self.wfile.write(b'400\r\n' + b'x' * 1024 + b'\r\n' + b'400\r\nxx')
+                self.wfile.flush()
+                self.close_connection = True
+
+            def _bad_length(self):
+                self.send_response(200)
+                self.send_header('Content-Length', '12 bytes')
+                self.end_headers()
+                self.wfile.write(b'x' * 12)
+
+            def _trickle(self):
+                self.send_response(200)
+                self.send_header('Content-Length', '100')
+                self.end_headers()
+                for _ in range(100):
+                    self.wfile.write(b'x')
+                    self.wfile.flush()
+                    time.sleep(0.2)
+
+            def _endless(self):
+                self.send_response(200)
+                self.end_headers()
+                for _ in range(1024):
+                    self.wfile.write(b'\0' * 65536)
 
             def log_message(self, *args):
                 pass

@@ -14,8 +14,11 @@
 
 """camera_node: folders, videos and bad devices, over real DDS."""
 
+import os
+
 import cv2
 from deeplab_ros.node.image_encoding import image_to_array
+from deeplab_ros.tools.camera_node import FrameSource
 import numpy as np
 import pytest
 import rclpy
@@ -106,3 +109,21 @@ def test_empty_folder(ros_process, tmp_path):
     process.proc.wait(timeout=30)
     code, output = process.stop()
     assert code == 1 and 'no images' in output
+
+
+def test_a_folder_source_reads_any_name_and_skips_bombs_with_one_line(tmp_path):
+    """Hardening II, 2 and 6: a 2.4 KB TIFF peaked at 1.8 GB; a Latin-1 name crashed OpenCV."""
+    from image_bombs import BOMBS
+    ok, png = cv2.imencode('.png', np.full((48, 64, 3), 7, np.uint8))
+    with open(os.path.join(os.fsencode(tmp_path), b'a_caf\xe9.png'), 'wb') as handle:
+        handle.write(png.tobytes())
+    (tmp_path / 'b_bomb.png').write_bytes(BOMBS['bomb.png'][0])
+    (tmp_path / 'c_bomb.jpg').write_bytes(BOMBS['far_sof.jpg'][0])
+    skipped = []
+    source = FrameSource(str(tmp_path), on_skip=skipped.append)
+    frame = source.read()
+    assert frame.shape == (48, 64, 3) and (frame == 7).all()
+    assert source.read() is None
+    assert skipped == [
+        f'{tmp_path}/b_bomb.png: absurd image size 30000x30000 (over 67108864 pixels), skipped',
+        f'{tmp_path}/c_bomb.jpg: absurd image size 30000x30000 (over 67108864 pixels), skipped']

@@ -14,6 +14,7 @@
 
 """Zoo downloads against a local HTTP server on 127.0.0.1, and safe extraction."""
 
+import errno
 import hashlib
 import io
 import os
@@ -21,6 +22,7 @@ import re
 import subprocess
 import sys
 import tarfile
+import time
 
 from deeplab_ros.engine import downloads, model_zoo, sample_data
 from deeplab_ros.engine.model_loading import load_model, ModelLoadError
@@ -319,3 +321,87 @@ def test_the_node_and_the_cli_name_an_unwritable_cache(program, code):
     assert result.returncode == code and 'Traceback' not in output, output
     assert ('cannot write to the model cache /sys/kernel/deeplab: ' in output
             and 'set DEEPLAB_ROS_CACHE to a writable folder' in output), output
+
+
+# Hardening II, 8: every failure one line with the URL and the offline advice, and limits.
+
+ADVICE = 'If this machine is offline, fetch the file elsewhere and place it at'
+
+
+def failure(call):
+    with pytest.raises(downloads.DownloadError) as error:
+        call()
+    message = str(error.value)
+    assert '\n' not in message
+    return message
+
+
+def test_a_dropped_chunked_connection_is_one_line(server, tmp_path):
+    url = server.url + 'chunked-cut/m.tflite'
+    message = failure(lambda: downloads.download(url, tmp_path / 'm.tflite', progress=None))
+    assert message.startswith(f'cannot download {url}: IncompleteRead') and ADVICE in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_malformed_content_length_is_read_as_unknown(server, tmp_path):
+    path = downloads.download(server.url + 'bad-length/f.bin', tmp_path / 'f.bin', progress=None)
+    assert path.read_bytes() == b'x' * 12
+
+
+def test_a_trickling_server_is_cut_off_by_the_deadline(server, tmp_path):
+    started = time.monotonic()
+    message = failure(lambda: downloads.download(server.url + 'trickle/f.bin', tmp_path / 'f.bin',
+                                                 progress=None, deadline=1.0))
+    assert time.monotonic() - started < 5.0
+    assert 'it took over 1 s' in message and ADVICE in message
+    assert list(tmp_path.iterdir()) == []           # no .part left behind
+
+
+def test_an_endless_body_stops_at_the_pinned_size(server, tmp_path):
+    message = failure(lambda: downloads.download(server.url + 'endless/m.tflite',
+                                                 tmp_path / 'm.tflite', progress=None,
+                                                 sha256='0' * 64, size=2_193_224))
+    assert 'the server sent more than the 2193224 bytes pinned for it' in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('mirror, why', [('http://[::1', 'ValueError'),
+                                          ('htps://mirror.invalid', 'unknown url type')])
+def test_malformed_mirrors_are_one_line(tmp_path, monkeypatch, mirror, why):
+    monkeypatch.setenv('DEEPLAB_ROS_DOWNLOAD_MIRROR', mirror)
+    message = failure(lambda: downloads.download('https://example.invalid/a/f.bin',
+                                                 tmp_path / 'f.bin', progress=None))
+    assert re.search(why, message) and message.startswith('cannot download ')
+
+
+def test_a_mirror_may_be_a_plain_folder(tmp_path, monkeypatch):
+    (tmp_path / 'served').mkdir()
+    (tmp_path / 'served' / 'f.bin').write_bytes(b'from a folder')
+    monkeypatch.setenv('DEEPLAB_ROS_DOWNLOAD_MIRROR', str(tmp_path / 'served'))
+    path = downloads.download('https://example.invalid/a/f.bin', tmp_path / 'f.bin',
+                              progress=None)
+    assert path.read_bytes() == b'from a folder'
+
+
+def test_a_full_disk_is_reported_as_a_full_disk(server, tmp_path, monkeypatch):
+    server.files['/m/f.bin'] = b'x' * 1000
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, 'No space left on device')
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    monkeypatch.setattr(downloads.os, 'fdopen', lambda fd, mode: Full(real_fdopen(fd, mode)))
+    message = failure(lambda: downloads.download(server.url + 'm/f.bin', tmp_path / 'f.bin',
+                                                 progress=None))
+    assert message.startswith(f'no space left on the disk of {tmp_path} for ')
+    assert 'Offline' not in message and list(tmp_path.iterdir()) == []

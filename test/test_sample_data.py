@@ -64,6 +64,13 @@ def test_fetch_through_the_mirror_then_found_in_the_cache(server, fake_pins, tmp
     requests = len(server.requests)
     sample_data.fetch(progress=None)  # once only
     assert len(server.requests) == requests == len(fake_pins)
+    # A cached file corrupted since: that one file is fetched again.
+    (folder / 'models' / 'deeplabv3_mnv2_pascal_quant.tflite').write_bytes(b'bit rot')
+    sample_data.fetch(progress=None)
+    again = server.requests[requests:]
+    assert len(again) == 1 and again[0].endswith('/deeplabv3_mnv2_pascal_quant.tflite')
+    assert (folder / 'models' / 'deeplabv3_mnv2_pascal_quant.tflite').read_bytes() == \
+        fake_pins['deeplabv3_mnv2_pascal_quant.tflite']
 
 
 def test_offline_without_mirror_or_cache_is_one_line_listing_the_files(tmp_path, monkeypatch,
@@ -81,7 +88,7 @@ def test_offline_without_mirror_or_cache_is_one_line_listing_the_files(tmp_path,
     assert 'DEEPLAB_ROS_DOWNLOAD_MIRROR' in lines[0]
 
 
-def test_lookup_order_env_then_shared_then_cache(tmp_path, monkeypatch):
+def test_lookup_order_env_then_shared_then_cache(tmp_path, monkeypatch, fake_pins):
     (tmp_path / 'env' / 'models').mkdir(parents=True)
     monkeypatch.setenv('DEEPLAB_ROS_TEST_DATA', str(tmp_path / 'env'))
     assert sample_data.find_data_dir() == tmp_path / 'env'
@@ -94,8 +101,12 @@ def test_lookup_order_env_then_shared_then_cache(tmp_path, monkeypatch):
     assert sample_data.find_data_dir() is None  # an incomplete cache does not count
     for name, kind in sample_data.FILES.items():
         (tmp_path / 'cache' / 'sample_data' / kind).mkdir(parents=True, exist_ok=True)
-        (tmp_path / 'cache' / 'sample_data' / kind / name).write_bytes(b'x')
+        (tmp_path / 'cache' / 'sample_data' / kind / name).write_bytes(fake_pins[name])
     assert sample_data.find_data_dir() == tmp_path / 'cache' / 'sample_data'
+    # Hardening II, 9: a corrupted cached file makes the cache incomplete (fetched again).
+    model = tmp_path / 'cache' / 'sample_data' / 'models' / 'deeplabv3_mnv2_pascal_quant.tflite'
+    model.write_bytes(b'corrupted')
+    assert sample_data.find_data_dir() is None
 
 
 def test_pins_cover_the_demo_files_and_the_coral_zoo_models():

@@ -14,6 +14,8 @@
 
 """The deeplab-segment command on a real photo."""
 
+import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -114,3 +116,36 @@ def test_a_huge_declared_image_is_refused_before_decoding(tmp_path, pascal_model
     assert result.returncode == 1
     assert (f'{bomb}: absurd image size 30000x30000 (over 67108864 pixels), skipped'
             in result.stderr)
+
+
+def test_output_names_are_unique_for_any_inputs_their_own_names_included(tmp_path, capsys,
+                                                                         pascal_model):
+    """Hardening II, 7: a.bmp a.png a-2.bmp wrote a-2 twice, and said 'wrote 3 of 3'."""
+    from deeplab_ros.tools.segment_cli import unique_stems
+    assert unique_stems([Path('a.bmp'), Path('a.png'), Path('a-2.bmp'), Path('a-2.png')]) == \
+        ['a', 'a-2', 'a-2-2', 'a-2-3']
+    photo = np.full((40, 60, 3), 90, np.uint8)
+    names = ['a.bmp', 'a.png', 'a-2.bmp']
+    for i, name in enumerate(names):
+        photo[:, :] = 40 * (i + 1)
+        cv2.imwrite(str(tmp_path / name), photo)
+    out = tmp_path / 'out'
+    assert main([*(str(tmp_path / n) for n in names), '--model', str(pascal_model),
+                 '--out', str(out)]) == 0
+    overlays = sorted(p.name for p in out.glob('*_overlay.png'))
+    assert overlays == ['a-2-2_overlay.png', 'a-2_overlay.png', 'a_overlay.png']
+    assert 'wrote 3 of 3' in capsys.readouterr().out
+
+
+def test_a_file_name_that_is_not_utf8_is_processed(tmp_path, capsys, pascal_model):
+    """Hardening II, 6: OpenCV 5's imread/imwrite crashed (SIGSEGV) on such a name."""
+    folder = os.fsencode(tmp_path)
+    name = os.path.join(folder, b'caf\xe9.png')       # Latin-1, not UTF-8
+    ok, png = cv2.imencode('.png', np.full((40, 60, 3), 90, np.uint8))
+    with open(name, 'wb') as handle:
+        handle.write(png.tobytes())
+    out = tmp_path / 'out'
+    assert main([os.fsdecode(name), '--model', str(pascal_model), '--out', str(out)]) == 0
+    written = os.listdir(os.fsencode(out))
+    assert b'caf\xe9_overlay.png' in written and len(written) == 3
+    assert "'caf\\udce9.png': background" in capsys.readouterr().out

@@ -23,18 +23,21 @@ extracting the same one at once both end up using one result. Cache files
 and folders honour the umask, so a cache can be shared by a robot's users.
 """
 
+import errno
 import hashlib
+import http.client
 import os
 from pathlib import Path
 import shutil
 import sys
 import tarfile
 import tempfile
-import urllib.error
+import time
 import urllib.request
 
 MIRROR_VARIABLE = 'DEEPLAB_ROS_DOWNLOAD_MIRROR'
 CACHE_VARIABLE = 'DEEPLAB_ROS_CACHE'
+DEADLINE = 1800.0  # seconds for one whole download (the largest zoo file is 439 MB)
 
 
 class DownloadError(RuntimeError):
@@ -88,10 +91,16 @@ def _share(path, mode):
 
 
 def source_url(url):
-    """``url``, or ``$DEEPLAB_ROS_DOWNLOAD_MIRROR/<its file name>`` when the mirror is set."""
+    """
+    Return ``url``, or ``$DEEPLAB_ROS_DOWNLOAD_MIRROR/<its file name>`` when the mirror is set.
+
+    The mirror is a base URL (http, https, file) or a plain folder of files.
+    """
     mirror = os.environ.get(MIRROR_VARIABLE, '').strip()
     if not mirror:
         return url
+    if '://' not in mirror:  # a folder on this machine
+        mirror = Path(mirror).expanduser().resolve().as_uri()
     return mirror.rstrip('/') + '/' + url.rstrip('/').rsplit('/', 1)[-1]
 
 
@@ -113,13 +122,17 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def download(url, target, progress=sys.stderr, timeout=30, sha256=None):
+def download(url, target, progress=sys.stderr, timeout=30, sha256=None, size=None,
+             deadline=DEADLINE):
     """
     Fetch ``url`` (or its mirror) into ``target`` atomically; an existing file is reused.
 
     With ``sha256`` the download is checked and a mismatch is an error (the
     partial file is removed, nothing lands at ``target``); an existing file
-    that does not match (corrupted in the cache) is fetched again.
+    that does not match (corrupted in the cache) is fetched again. With
+    ``size`` (the pinned bytes) a server sending more is cut off. ``timeout``
+    bounds each wait for data, ``deadline`` the whole download. Every failure
+    is one DownloadError naming the URL, with what to do offline.
     """
     target = Path(target)
     if target.is_file():
@@ -129,40 +142,63 @@ def download(url, target, progress=sys.stderr, timeout=30, sha256=None):
             progress.write(f'{target} does not have the pinned content: fetching it again\n')
     writable_folder(target.parent)
     fetched = source_url(url)
+    mirror = '' if fetched != url else f', or set {MIRROR_VARIABLE} to a server holding it'
+
+    def failed(why):
+        reason = f'cannot download {fetched}: {why}'
+        return DownloadError(
+            f'{reason}. If this machine is offline, fetch the file elsewhere and place it at '
+            f'{target}{mirror} (or pass its path as the model).', reason)
     fd, part = tempfile.mkstemp(dir=target.parent, prefix=target.name + '.', suffix='.part')
     try:
-        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(fetched, timeout=timeout) as resp:
-            total = int(resp.headers.get('Content-Length') or 0)
-            done = 0
-            if progress:
-                progress.write(f'Downloading {fetched}\n')
-            while chunk := resp.read(1 << 20):
-                out.write(chunk)
-                done += len(chunk)
-                if progress:
-                    _progress(done, total, progress)
-            if progress:
-                progress.write('\n')
-            if total and done != total:
-                raise DownloadError(f'download of {fetched} was cut off at {done} of {total} '
-                                    'bytes')
+        with os.fdopen(fd, 'wb') as out:
+            _fetch(fetched, out, progress, timeout, size, deadline, failed)
         digest = sha256_of(part) if sha256 else None
         if digest != sha256:
-            raise DownloadError(f'{fetched} does not have the expected content (sha256 '
-                                f'{digest}, expected {sha256}); the server or mirror '
-                                'holds another file')
+            raise failed(f'it does not have the expected content (sha256 {digest}, expected '
+                         f'{sha256}); the server or mirror holds another file')
         _share(part, 0o666)
         os.replace(part, target)
-    except (urllib.error.URLError, OSError) as err:
-        mirror = '' if fetched != url else f', or set {MIRROR_VARIABLE} to a server holding it'
-        reason = f'cannot download {fetched}: {getattr(err, "reason", err)}'
-        raise DownloadError(
-            f'{reason}. If this machine is offline, fetch the file elsewhere and place it at '
-            f'{target}{mirror} (or pass its path as the model).', reason) from err
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise DownloadError(f'no space left on the disk of {target.parent} for {fetched}: '
+                                f'free some, or set {CACHE_VARIABLE} to a folder on another '
+                                'disk', offline=False) from err
+        raise failed(getattr(err, 'reason', None) or err.strerror or err) from err
+    except (http.client.HTTPException, ValueError) as err:  # cut connection, bad URL or header
+        raise failed(f'{type(err).__name__}: {err}' if str(err) else type(err).__name__) \
+            from err
     finally:
         if os.path.exists(part):
             os.unlink(part)
     return target
+
+
+def _fetch(url, out, progress, timeout, size, deadline, failed):
+    """Copy ``url`` into ``out``: reads return as soon as data arrives, so limits apply."""
+    started = time.monotonic()
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        declared = str(resp.headers.get('Content-Length') or '').strip()
+        total = int(declared) if declared.isdigit() else 0  # malformed: unknown
+        if size and total > size:
+            raise failed(f'the server announces {total} bytes, more than the {size} pinned')
+        if progress:
+            progress.write(f'Downloading {url}\n')
+        read = getattr(resp, 'read1', resp.read)
+        done = 0
+        while chunk := read(1 << 16):
+            done += len(chunk)
+            if size and done > size:
+                raise failed(f'the server sent more than the {size} bytes pinned for it')
+            if time.monotonic() - started > deadline:
+                raise failed(f'it took over {deadline:.0f} s ({done} bytes so far)')
+            out.write(chunk)
+            if progress:
+                _progress(done, total, progress)
+        if progress:
+            progress.write('\n')
+        if total and done != total:
+            raise failed(f'cut off at {done} of {total} bytes')
 
 
 def _check_members(tar, destination):

@@ -127,13 +127,13 @@ def fetch(name, cache=None, progress=sys.stderr):
         raise ValueError(f"unknown model '{name}'; zoo models: {', '.join(sorted(ZOO))}")
     entry = ZOO[name]
     target = cache_dir(cache) / entry.file_name
-    pin = PINNED.get(entry.file_name, (None,))[0]
+    pin, size = PINNED.get(entry.file_name, (None, None))
     if pin is None and not target.is_file() and os.environ.get(UNPINNED_VARIABLE) != '1':
         raise DownloadError(
             f'{name} ({entry.url}) has no pinned sha256, so what is downloaded cannot be '
             f'checked before it runs: set {UNPINNED_VARIABLE}=1 to download it anyway, or '
             'fetch and check it yourself and pass its path as the model', offline=False)
-    return download(entry.url, target, progress=progress, sha256=pin)
+    return download(entry.url, target, progress=progress, sha256=pin, size=size)
 
 
 def entry_for_file(file_name):

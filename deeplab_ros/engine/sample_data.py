@@ -41,8 +41,13 @@ def cached_data(cache=None):
     return cache_dir(cache) / 'sample_data'
 
 
+def _intact(path, name):
+    return path.is_file() and sha256_of(path) == PINNED[name][0]
+
+
 def _complete(folder):
-    return all((folder / kind / name).is_file() for name, kind in FILES.items())
+    """Tell whether every pinned file is in ``folder`` with its pinned content."""
+    return all(_intact(folder / kind / name, name) for name, kind in FILES.items())
 
 
 def model_folders(cache=None):
@@ -64,12 +69,11 @@ def fetch(cache=None, progress=sys.stderr):
     """Download the missing files into the cache (checked, atomic); return the folder."""
     folder = cached_data(cache)
     # A file that is there but corrupted is missing too (download fetches it again).
-    missing = [name for name, kind in FILES.items() if not (folder / kind / name).is_file()
-               or sha256_of(folder / kind / name) != PINNED[name][0]]
+    missing = [name for name, kind in FILES.items() if not _intact(folder / kind / name, name)]
     for name in missing:
         try:
             download(CORAL_URL + name, folder / FILES[name] / name, progress=progress,
-                     sha256=PINNED[name][0])
+                     sha256=PINNED[name][0], size=PINNED[name][1])
         except DownloadError as err:
             if not err.offline:
                 raise
