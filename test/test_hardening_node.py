@@ -14,6 +14,11 @@
 
 """Hardening II over DDS: a slow frame, silent cameras, sim time, warning floods, shutdown."""
 
+import os
+from pathlib import Path
+import signal
+import tempfile
+import threading
 import time
 
 from conftest import RosProcess
@@ -169,3 +174,114 @@ def test_a_flood_of_unique_encodings_gives_bounded_warnings(pascal_model, data_d
         harness.close()
         code, output = node.stop()
     assert code == 0 and 'Traceback' not in output, output
+
+
+SLOW_LOAD_NODE = """
+import sys, time
+from deeplab_ros.node import deeplab_node
+real_load = deeplab_node.load_model
+
+def slow_load(*args, **kwargs):
+    time.sleep(4.0)  # a big model
+    return real_load(*args, **kwargs)
+deeplab_node.load_model = slow_load
+sys.exit(deeplab_node.main(sys.argv[1:]))
+"""
+
+
+def test_loading_a_model_leaves_diagnostics_running_and_devices_are_refused(pascal_model,
+                                                                           tmp_path):
+    """Hardening II, 10: configure blocked the executor; /dev/zero and FIFOs hung it."""
+    node = RosProcess(['-c', SLOW_LOAD_NODE, '--ros-args', '-r', '__node:=loader',
+                       '-p', 'autostart:=false', '-p', 'model_path:=/dev/zero'])
+    harness = Harness('loader', outputs=())
+    try:
+        assert harness.transition('configure') is False      # at once, not a 3 GB read
+        assert node.wait_for_output('/dev/zero is not a regular file (a device, FIFO or '
+                                    'socket)', timeout=10), node.output
+        fifo = tmp_path / 'labels.fifo'
+        os.mkfifo(fifo)
+        assert all(r.successful for r in harness.set_parameters(
+            model_path=str(pascal_model), labels_file=str(fifo)))
+        assert harness.transition('configure') is False      # a FIFO would block forever
+        assert node.wait_for_output('labels file', timeout=10)
+        assert harness.set_parameters(labels_file='')[0].successful
+        transition = threading.Thread(target=harness.transition, args=('configure',))
+        transition.start()
+        level, message, _ = harness.wait_for_status(
+            lambda level, message, values: message == 'configuring', timeout=10)
+        transition.join(30)
+        assert harness.state() == 'inactive'
+    finally:
+        harness.close()
+        code, output = node.stop()
+    assert code == 0 and 'Traceback' not in output, output
+
+
+def test_ctrl_c_during_a_slow_frame_exits_at_once(pascal_model, data_dir):
+    """Hardening II, 11: it waited for the frame, 10.6 s, against the README's 'a couple'."""
+    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+    node = slow_node(pascal_model, 'ctrlc')
+    harness = Harness('ctrlc', image='/ctrlc/camera')
+    try:
+        assert node.wait_for_output('active: segmenting', timeout=60), node.output
+        harness.wait_for_subscriber()
+        marked = bird.copy()
+        marked[0, 0] = (0, 0, 255)
+        harness.publisher.publish(harness.frame(marked, 'bgr8', 'slow'))
+        harness.wait_for_status(lambda level, message, values: 'infer stage' in message,
+                                timeout=10)
+        started = time.monotonic()
+        code, output = node.stop()
+        assert time.monotonic() - started < 3.0 and code == 0, output
+        assert 'Traceback' not in output
+    finally:
+        harness.close()
+
+
+def children_of(pid):
+    found = []
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid):
+    try:
+        state = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != 'Z'
+
+
+@pytest.mark.parametrize('signum', [signal.SIGKILL, signal.SIGHUP])
+def test_the_demos_children_and_scratch_folder_go_with_it(data_dir, tmp_path, signum):
+    """Hardening II, 11: SIGKILL or SIGHUP to the demo left its nodes and /tmp folder."""
+    demo = RosProcess(['-m', 'deeplab_ros.tools.demo', '--output', str(tmp_path)],
+                      env={k: v for k, v in os.environ.items() if k != 'DISPLAY'})
+    try:
+        assert demo.wait_for_output('starting the camera', timeout=60), demo.output
+        children = children_of(demo.proc.pid)
+        assert len(children) == 2
+        scratch = list(Path(tempfile.gettempdir()).glob(f'deeplab_demo_{demo.proc.pid}_*'))
+        assert len(scratch) == 1
+        demo.proc.send_signal(signum)
+        demo.proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in children)
+        if signum == signal.SIGHUP:                  # a clean stop: it removes its own
+            assert demo.proc.returncode == 0 and not scratch[0].exists(), demo.output
+        else:                                        # killed: the next demo removes it
+            assert scratch[0].exists()
+            from deeplab_ros.tools.demo import remove_stale_scratch
+            remove_stale_scratch()
+            assert not scratch[0].exists()
+    finally:
+        demo.stop()

@@ -17,7 +17,10 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from deeplab_ros.engine.image_files import read_file
 import numpy as np
+
+MAX_LABELS_BYTES = 1 << 20  # 256 class names are a few KB
 
 PASCAL_CLASSES = (
     'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
@@ -127,10 +130,12 @@ def get_dataset(name, labels_file=None):
     """
     if labels_file:
         path = Path(labels_file)
-        try:
-            names = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+        try:  # a regular file of at most 1 MB: /dev/zero or a FIFO would never end
+            text = read_file(path, limit=MAX_LABELS_BYTES, what='labels file')
         except OSError as err:
             raise ValueError(f'cannot read labels file {path}: {err.strerror}') from err
+        names = tuple(line.strip() for line in text.decode('utf-8', 'replace').splitlines()
+                      if line.strip())
         if not names or len(names) > 256:
             raise ValueError(f'labels file {path} must list 1 to 256 class names, '
                              f'one per line; it has {len(names)}')

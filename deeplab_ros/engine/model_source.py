@@ -24,11 +24,16 @@ loads it by that format.
 
 from dataclasses import dataclass
 from pathlib import Path
+import stat
 
 from deeplab_ros.engine import downloads, model_zoo, sample_data
 
 FROZEN_GRAPH = 'frozen_inference_graph.pb'
 TARBALL_SUFFIXES = ('.tar.gz', '.tgz')
+# Far above any DeepLab model (the largest zoo tarball is 439 MB; protobuf cannot parse a
+# graph over 2 GiB): a bigger file is a mistake, refused before it is read.
+MAX_MODEL_BYTES = 1 << 30
+MAX_TARBALL_BYTES = 4 << 30
 
 
 class ModelLoadError(RuntimeError):
@@ -99,9 +104,19 @@ def resolve(model, cache=None):
             raise ModelLoadError(f'{origin} is a folder without saved_model.pb; give a '
                                  'SavedModel folder, a .pb, a .tar.gz or a .tflite file')
         return ModelFile(origin, 'saved_model', origin, entry)
-    if origin.stat().st_size == 0:
+    info = origin.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelLoadError(f'{origin} is not a regular file (a device, FIFO or socket); give '
+                             'a model file or folder')
+    if info.st_size == 0:
         raise ModelLoadError(f'{origin} is empty (0 bytes); download it again')
-    if origin.name.endswith(TARBALL_SUFFIXES):
+    tarball = origin.name.endswith(TARBALL_SUFFIXES)
+    limit = MAX_TARBALL_BYTES if tarball else MAX_MODEL_BYTES
+    if info.st_size > limit:
+        raise ModelLoadError(f'{origin} is {info.st_size} bytes, over the {limit >> 30} GiB a '
+                             f'{"model zoo tarball" if tarball else "DeepLab model file"} can '
+                             'be here; is it the right file?')
+    if tarball:
         try:
             graph = tarball_graph(origin, cache)
         except (ValueError, downloads.DownloadError) as err:

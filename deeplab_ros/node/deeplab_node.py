@@ -48,6 +48,7 @@ from deeplab_ros.node.stats import health, NodeStats
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -103,7 +104,8 @@ class DeepLabNode(LifecycleNode):
         # Timers on the steady clock: with use_sim_time and no /clock (a bag played
         # without --clock) ROS time stands still, and they must still run.
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(1.0, self._publish_diagnostics, clock=self._steady)
+        self.create_timer(1.0, self._publish_diagnostics, clock=self._steady,
+                          callback_group=MutuallyExclusiveCallbackGroup())
         self._topic = self.resolve_topic_name('image')
 
     # Start and stop (ros_main.run_node) ------------------------------------------
@@ -463,18 +465,22 @@ class DeepLabNode(LifecycleNode):
     # Diagnostics ------------------------------------------------------------
 
     def _publish_diagnostics(self):
-        busy = self.pipeline.busy() if self.pipeline is not None else None
+        pipeline, source = self.pipeline, self._source
+        busy = pipeline.busy() if pipeline is not None else None
         if (busy is not None and busy[0] in ('prepare', 'infer') and busy[1] > 1.0
-                and self._source is not None):
-            self._source.take()  # the pipeline cannot: a sample keeps the input rate known
+                and source is not None):
+            source.take()  # the pipeline cannot: a sample keeps the input rate known
+        # This timer runs beside transitions (configure may be filling these in): it
+        # reads each attribute once and copies what it iterates.
         report = self.stats.report()
-        subscribed = [name for name, pub in self._outputs.items()
+        model, dataset, cloud = self.model, self.dataset, self._cloud
+        subscribed = [name for name, pub in dict(self._outputs).items()
                       if pub.get_subscription_count() > 0]
-        if self._cloud is not None and self._cloud.wanted:
+        if cloud is not None and cloud.wanted:
             subscribed.append('points')
         level, message = health(
             self.state, report, config_error=self._config_error,
-            workers_alive=self.pipeline is not None and self.pipeline.alive,
+            workers_alive=pipeline is not None and pipeline.alive,
             busy=busy, subscribed=bool(subscribed), topic=self._topic,
             silent_for=time.monotonic() - self._progress_at,
             rate=self._settings.get('rate', 0.0),
@@ -485,15 +491,15 @@ class DeepLabNode(LifecycleNode):
         status = DiagnosticStatus(
             name=f'{self.get_fully_qualified_name()}: segmentation',
             level=getattr(DiagnosticStatus, level),
-            message=message, hardware_id=str(self.model.source) if self.model else '')
+            message=message, hardware_id=str(model.source) if model else '')
         values = {**report['values'], 'lifecycle_state': self.state,
                   'subscribed_outputs': ','.join(subscribed), 'input_topic': self._topic}
-        if self._cloud is not None:
-            values.update(self._cloud.report(report['span']),
-                          depth_tolerance_s=self._settings['depth_tolerance'])
-        if self.model is not None:
-            values.update(model=str(self.model.source), model_format=self.model.kind,
-                          device=str(self.model.device), dataset=self.dataset.name)
+        if cloud is not None:
+            values.update(cloud.report(report['span']),
+                          depth_tolerance_s=self._settings.get('depth_tolerance'))
+        if model is not None and dataset is not None:
+            values.update(model=str(model.source), model_format=model.kind,
+                          device=str(model.device), dataset=dataset.name)
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
@@ -502,8 +508,10 @@ class DeepLabNode(LifecycleNode):
 
 def main(args=None):
     # A node shut down through its lifecycle (finalized) has nothing left to do: it exits.
+    # Two threads: the diagnostics timer (its own callback group) runs while a
+    # transition (configure: loading a big model) takes the other.
     return run_node(DeepLabNode, args, startup_errors=(StartError,),
-                    finished=lambda node: node.state == 'finalized')
+                    finished=lambda node: node.state == 'finalized', threads=2)
 
 
 if __name__ == '__main__':

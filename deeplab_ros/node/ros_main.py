@@ -18,7 +18,7 @@ The ``main()`` every node of this package shares: start, spin, and stop cleanly 
 rclpy's own signal handler shuts the context down at the first SIGINT, while
 timers and worker threads may still publish ("publisher's context is
 invalid"), and a second SIGINT then interrupts the cleanup with a
-``KeyboardInterrupt``. So this installs its own SIGINT and SIGTERM handlers:
+``KeyboardInterrupt``. So this installs its own SIGINT, SIGTERM and SIGHUP handlers:
 the first signal ends the spin; during start-up (model loading) it aborts the
 start; later signals (a double Ctrl-C, launch forwarding SIGINT, a supervisor's
 SIGTERM) are ignored while the node stops its threads, is destroyed, and only
@@ -35,11 +35,12 @@ import threading
 
 import rclpy
 from rclpy.exceptions import InvalidHandle
-from rclpy.executors import ExternalShutdownException, ShutdownException, \
-    SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, \
+    ShutdownException, SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP: the terminal that started it closed.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 FINISHED_CHECK = 0.1  # seconds between checks of ``finished`` (and of a dead spin thread)
 
 
@@ -49,7 +50,7 @@ class Interrupted(BaseException):
 
 class StopSignals:
     """
-    Turn SIGINT/SIGTERM into ``requested``; while ``abort_start`` is set, also raise.
+    Turn SIGINT/SIGTERM/SIGHUP into ``requested``; while ``abort_start`` is set, also raise.
 
     A context manager. On exit both signals are ignored, not restored: the
     process is only exiting then, and a late SIGTERM (a supervisor, launch's
@@ -112,7 +113,7 @@ class Spinner:
             raise self.error
 
 
-def run_node(make_node, args=None, startup_errors=(), finished=None):
+def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
     """
     Create a node with ``make_node()``, start and spin it, and return the exit code.
 
@@ -120,27 +121,33 @@ def run_node(make_node, args=None, startup_errors=(), finished=None):
     a model; ``startup_errors`` there mean one fatal line and exit 1) and
     ``close()`` (stop and join its threads; runs before ``destroy_node``).
     ``finished(node)`` returning true ends the spin (a finite input ran out).
+    With ``threads`` > 1 the node spins on that many threads, already while
+    ``start()`` runs, so a slow start (a big model) does not silence it.
     """
     with StopSignals() as signals:
         rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-        node = None
+        node = spinner = None
         code = 0
         try:
             try:
                 node = make_node()
+                executor = (MultiThreadedExecutor(num_threads=threads) if threads > 1
+                            else SingleThreadedExecutor())
+                executor.add_node(node)
+                if threads > 1:
+                    spinner = Spinner(executor, signals.requested)
                 if hasattr(node, 'start'):
                     node.start()
             finally:
                 # From here on a signal only ends the spin: nothing raises into the
                 # cleanup below (the one place Interrupted can come from is above).
                 signals.abort_start = False
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            spinner = Spinner(executor, signals.requested)
+            spinner = spinner or Spinner(executor, signals.requested)
             while not signals.requested.wait(FINISHED_CHECK):
                 if finished and finished(node):
                     break
             spinner.stop()
+            spinner = None
         except startup_errors as err:
             # A signal can surface as another error: pybind11 turns one raised while a
             # module initialises (importing LiteRT, say) into an ImportError.
@@ -151,6 +158,11 @@ def run_node(make_node, args=None, startup_errors=(), finished=None):
         except (Interrupted, ExternalShutdownException):
             pass
         finally:
+            if spinner is not None:  # a start that failed or was interrupted while spinning
+                try:
+                    spinner.stop()
+                except Exception:  # noqa: B902  the start's own error is the one to show
+                    pass
             if node is not None:
                 if hasattr(node, 'close'):
                     node.close()

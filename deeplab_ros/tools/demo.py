@@ -26,9 +26,11 @@ and an animation go to ``demo_output/``.
 """
 
 import argparse
+import ctypes
 import math
 import os
 from pathlib import Path
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,6 +58,30 @@ VIEWER_NEEDS = {'label_map', 'color_mask', 'overlay'}
 def sample_data():
     """Return the sample photos and model folder: shared data, cache, or a download now."""
     return find_data_dir() or fetch()
+
+
+SCRATCH_PREFIX = 'deeplab_demo_'
+
+
+def remove_stale_scratch():
+    """Remove the scratch folders of demos that were killed (their pid is in the name)."""
+    for folder in Path(tempfile.gettempdir()).glob(f'{SCRATCH_PREFIX}*_*'):
+        pid = folder.name[len(SCRATCH_PREFIX):].split('_', 1)[0]
+        if pid.isdigit() and not Path(f'/proc/{pid}').exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _die_with_demo():
+    """
+    In a child, before exec: SIGTERM when the demo dies, however (even SIGKILL).
+
+    Ctrl-C is ignored until the node installs its own handlers: one that lands
+    while Python imports would end it with a traceback. The demo stops its
+    children with SIGTERM, which ends them cleanly at any point.
+    """
+    PR_SET_PDEATHSIG = 1  # noqa: N806  (the Linux constant's name)
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def default_input(scratch):
@@ -102,7 +128,7 @@ class Demo:
         self.dropped = 0  # frames the node replaced by newer ones (its diagnostics say)
         self._deadline = time.monotonic() + READY_TIMEOUT
         python = [sys.executable, '-m']
-        self.deeplab = subprocess.Popen(python + [
+        self.deeplab = subprocess.Popen(preexec_fn=_die_with_demo, args=python + [
             'deeplab_ros.node.deeplab_node', '--ros-args', '-r', 'image:=/image_raw',
             '-p', f'model_path:={model}', '-p', 'qos:=reliable'])
         self._camera_args = python + [
@@ -149,7 +175,7 @@ class Demo:
             if self.ready:
                 print('demo: the deeplab node is active and the viewer subscribed; starting '
                       'the camera', flush=True)
-                self.camera = subprocess.Popen(self._camera_args)
+                self.camera = subprocess.Popen(self._camera_args, preexec_fn=_die_with_demo)
             elif now > self._deadline:
                 self.problem = (f'the deeplab node did not become active with the viewer '
                                 f'subscribed within {READY_TIMEOUT:.0f} s')
@@ -178,7 +204,7 @@ class Demo:
     def stop_children(self):
         for process in (self.camera, self.deeplab):
             if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGINT)  # the nodes shut down cleanly
+                process.send_signal(signal.SIGTERM)  # the nodes shut down cleanly
         for process in (self.camera, self.deeplab):
             if process is not None:
                 try:
@@ -199,7 +225,8 @@ def write_animation(output, pictures):
 
 def main(argv=None):
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix='deeplab_demo_') as scratch:
+    remove_stale_scratch()
+    with tempfile.TemporaryDirectory(prefix=f'{SCRATCH_PREFIX}{os.getpid()}_') as scratch:
         try:
             source = args.input or default_input(scratch)
             model = args.model or str(sample_data() / DEMO_MODEL)
@@ -233,7 +260,7 @@ def run(args, source, model):
     if demo.problem:
         print(f'demo: {demo.problem}', file=sys.stderr)
         return 1
-    return 0 if viewer and viewer.frames else 1
+    return 0  # done, or stopped by a signal: every failure above names its problem
 
 
 if __name__ == '__main__':
