@@ -34,8 +34,8 @@ def _png_chunk(kind, body):
 
 
 def png(width=HUGE, height=HUGE):
-    return (b'\x89PNG\r\n\x1a\n' + _png_chunk(b'IHDR', struct.pack('>IIBBBBB', width, height,
-                                                                    8, 2, 0, 0, 0))
+    header = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
+    return (b'\x89PNG\r\n\x1a\n' + _png_chunk(b'IHDR', header)
             + _png_chunk(b'IDAT', zlib.compress(b'\0' * 4096)) + _png_chunk(b'IEND', b''))
 
 
@@ -45,12 +45,12 @@ def _sof(marker, width=HUGE, height=HUGE):
 
 
 def jpeg_fill_bytes():
-    """Fill bytes (0xFF) before the SOF marker: legal, and missed by a strict reader."""
+    """Return a JPEG with fill bytes (0xFF) before its SOF: legal, missed by a strict reader."""
     return b'\xff\xd8' + b'\xff' * 5 + _sof(0xC0)[1:] + b'\xff\xd9'
 
 
 def jpeg_far_sof():
-    """The SOF after 70 KB of APP segments, past a reader that looks at 64 KB only."""
+    """Return a JPEG whose SOF follows 70 KB of APP segments (past a 64 KB reader)."""
     app = b''.join(b'\xff\xe1' + struct.pack('>H', 35002) + b'\0' * 35000 for _ in range(2))
     return b'\xff\xd8' + app + _sof(0xC0) + b'\xff\xd9'
 
@@ -73,13 +73,13 @@ def pnm():
 
 
 def gif():
-    """A 35-byte GIF whose logical screen is 30000x30000."""
+    """Return a 35-byte GIF whose logical screen is 30000x30000."""
     return (b'GIF89a' + struct.pack('<HHBBB', HUGE, HUGE, 0, 0, 0)
             + b',' + struct.pack('<HHHHB', 0, 0, HUGE, HUGE, 0) + b'\x02\x02\x44\x01\x00;')
 
 
 def tiff():
-    """A deflate TIFF declaring 30000x30000 (tiny strips of zeros)."""
+    """Return a deflate TIFF declaring 30000x30000 (tiny strips of zeros)."""
     data = zlib.compress(b'\0' * 8192)
     entries = [(256, 4, 1, HUGE), (257, 4, 1, HUGE), (258, 3, 1, 8), (259, 3, 1, 8),
                (262, 3, 1, 1), (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, HUGE),
@@ -91,7 +91,7 @@ def tiff():
 
 
 def webp():
-    """A lossless WebP header declaring 16384x16384."""
+    """Return a lossless WebP header declaring 16384x16384."""
     bits = (16384 - 1) | ((16384 - 1) << 14)
     body = b'VP8L' + struct.pack('<I', 5) + b'\x2f' + struct.pack('<I', bits) + b'\0'
     return b'RIFF' + struct.pack('<I', 4 + len(body)) + b'WEBP' + body

@@ -19,6 +19,7 @@ It runs in the test process with its own rclpy context and spins in a
 background thread, while the node under test runs in a child process.
 """
 
+import contextlib
 import threading
 import time
 
@@ -37,6 +38,26 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
 OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
+
+
+@contextlib.contextmanager
+def harnessed(node, name, **harness_options):
+    """Yield a Harness for node process ``node``; on leaving, both end and it must exit 0."""
+    harness = Harness(name, **harness_options)
+    try:
+        yield harness
+    finally:
+        harness.close()
+        code, output = node.stop()
+    assert code == 0 and 'Traceback' not in output, output
+
+
+@contextlib.contextmanager
+def running_node(model, *params, name, **harness_options):
+    """Yield (node process, Harness), the node on /<name>/camera (see ``harnessed``)."""
+    node = start_node(model, *params, name=name, image=f'/{name}/camera')
+    with harnessed(node, name, image=f'/{name}/camera', **harness_options) as harness:
+        yield node, harness
 
 
 def start_node(model, *params, name='deeplab', image='image', extra=()):

@@ -25,7 +25,7 @@ import subprocess
 import sys
 
 import cv2
-from deeplab_ros.engine.image_files import decode_image, declared_size, ImageError, \
+from deeplab_ros.engine.image_files import declared_size, decode_image, ImageError, \
     MAX_PIXELS, read_file, read_image_file
 from deeplab_ros.node.image_cdr import parse_image, WireError
 from hypothesis import given, HealthCheck, settings, strategies as st

@@ -23,7 +23,7 @@ import time
 
 from conftest import RosProcess
 import cv2
-from node_harness import Harness, start_node
+from node_harness import harnessed, running_node
 import numpy as np
 import pytest
 from test_lifecycle import Camera
@@ -54,26 +54,34 @@ sys.exit(deeplab_node.main(sys.argv[2:]))
 SLOW = 8.0
 
 
+def bird_at(data_dir, size):
+    return cv2.resize(cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp')), size)
+
+
 def slow_node(model, name):
     return RosProcess(['-c', SLOW_NODE, str(SLOW), '--ros-args', '-r', f'__node:={name}',
                        '-r', f'image:=/{name}/camera', '-p', f'model_path:={model}',
                        '-p', 'qos:=reliable'])
 
 
+def stuck_in_infer(node, harness, data_dir):
+    """Send a frame the slow model takes SLOW s over; return once it is in infer."""
+    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+    assert node.wait_for_output('active: segmenting', timeout=60), node.output
+    harness.wait_for_subscriber()
+    harness.send(harness.frame(bird, 'bgr8', 'warm'))
+    marked = bird.copy()
+    marked[0, 0] = (0, 0, 255)  # bgr: red, the slow one
+    harness.publisher.publish(harness.frame(marked, 'bgr8', 'slow'))
+    return harness.wait_for_status(
+        lambda level, message, values: 'infer stage' in message, timeout=10), bird
+
+
 def test_a_slow_frame_never_gets_a_second_inference_thread(pascal_model, data_dir):
     """Hardening II, 1: before, deactivate/activate during it ran two, then SIGSEGV."""
-    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
     node = slow_node(pascal_model, 'slowpoke')
-    harness = Harness('slowpoke', image='/slowpoke/camera')
-    try:
-        assert node.wait_for_output('active: segmenting', timeout=60), node.output
-        harness.wait_for_subscriber()
-        harness.send(harness.frame(bird, 'bgr8', 'warm'))
-        marked = bird.copy()
-        marked[0, 0] = (0, 0, 255)  # bgr: red, the slow one
-        harness.publisher.publish(harness.frame(marked, 'bgr8', 'slow'))
-        level, message, _ = harness.wait_for_status(
-            lambda level, message, values: 'infer stage' in message, timeout=10)
+    with harnessed(node, 'slowpoke', image='/slowpoke/camera') as harness:
+        (level, message, _), bird = stuck_in_infer(node, harness, data_dir)
         assert level == 2 and message.startswith('active: one frame has been in the infer')
         started = time.monotonic()
         assert harness.transition('deactivate') is True
@@ -83,26 +91,17 @@ def test_a_slow_frame_never_gets_a_second_inference_thread(pascal_model, data_di
         time.sleep(SLOW)                                 # the slow call ends meanwhile
         assert harness.transition('activate') is True
         got = harness.send(harness.frame(bird, 'bgr8', 'after'))['label_map']
-        labels = np.frombuffer(got.data, np.uint8)
-        assert (labels == 3).mean() > 0.15
-    finally:
-        harness.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output and 'reference to internal' not in output
+        assert (np.frombuffer(got.data, np.uint8) == 3).mean() > 0.15
+    assert 'reference to internal' not in node.output
 
 
 def test_diagnostics_tell_rate_limits_silent_cameras_and_a_finalized_node(pascal_model,
                                                                           data_dir):
     """Hardening II, 3: input counted only when a frame was taken made them say OK, wrongly."""
-    bird = cv2.resize(cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp')),
-                      (320, 240))
-    node = start_node(pascal_model, 'rate:=0.25', 'qos:=reliable', name='honest',
-                      image='/honest/camera')
-    harness = Harness('honest', image='/honest/camera')
-    camera = None
-    try:
+    with running_node(pascal_model, 'rate:=0.25', 'qos:=reliable', name='honest') as (
+            node, harness):
         harness.wait_for_subscriber()
-        camera = Camera(harness, bird)                    # 10 Hz, far above the rate
+        camera = Camera(harness, bird_at(data_dir, (320, 240)))  # 10 Hz, far above the rate
         statuses = []
         deadline = time.monotonic() + 25
         while len(statuses) < 6 and time.monotonic() < deadline:
@@ -114,7 +113,6 @@ def test_diagnostics_tell_rate_limits_silent_cameras_and_a_finalized_node(pascal
         assert sum(m.startswith('rate-limited to 0.25 Hz: ') for m in messages) >= 4, messages
         assert min(rates[2:]) > 4.0, rates                # about 10 Hz, never 0
         camera.stop()
-        camera = None
         level, message, _ = harness.wait_for_status(
             lambda level, message, values: level == 1, timeout=15)
         assert message.startswith('no frame from /honest/camera for ') and \
@@ -123,41 +121,24 @@ def test_diagnostics_tell_rate_limits_silent_cameras_and_a_finalized_node(pascal
         assert harness.transition('shutdown') is True
         node.proc.wait(timeout=10)
         assert node.proc.returncode == 0
-    finally:
-        if camera is not None:
-            camera.stop()
-        harness.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
 
 
 def test_sim_time_without_a_clock_still_subscribes_and_says_why(pascal_model, data_dir):
     """Hardening II, 4: with ROS-time timers, no /clock meant no subscription and silence."""
-    bird = cv2.resize(cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp')),
-                      (320, 240))
-    node = start_node(pascal_model, 'use_sim_time:=true', name='simtime',
-                      image='/simtime/camera')   # qos auto: its timer must run
-    harness = Harness('simtime', image='/simtime/camera')
-    try:
+    # qos auto (the default): its timer must run for the camera to be subscribed.
+    with running_node(pascal_model, 'use_sim_time:=true', name='simtime') as (node, harness):
         level, message, _ = harness.wait_for_status(
             lambda level, message, values: 'no /clock' in message, timeout=15)
         assert level == 1
         harness.wait_for_subscriber()              # the camera came after activation
-        got = harness.send(harness.frame(bird, 'bgr8', 'no-clock'))['label_map']
-        assert got.header.frame_id == 'no-clock'
-    finally:
-        harness.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
+        frame = harness.frame(bird_at(data_dir, (320, 240)), 'bgr8', 'no-clock')
+        assert harness.send(frame)['label_map'].header.frame_id == 'no-clock'
 
 
 def test_a_flood_of_unique_encodings_gives_bounded_warnings(pascal_model, data_dir):
     """Hardening II, 5: each unique encoding had its own warning key (3000 warnings, 60 MB)."""
-    bird = cv2.resize(cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp')),
-                      (64, 48))
-    node = start_node(pascal_model, 'qos:=reliable', name='flood', image='/flood/camera')
-    harness = Harness('flood', image='/flood/camera')
-    try:
+    bird = bird_at(data_dir, (64, 48))
+    with running_node(pascal_model, 'qos:=reliable', name='flood') as (node, harness):
         harness.wait_for_subscriber()
         harness.send(harness.frame(bird, 'bgr8', 'before'))
         for i in range(400):
@@ -170,10 +151,6 @@ def test_a_flood_of_unique_encodings_gives_bounded_warnings(pascal_model, data_d
         warnings = [line for line in node.output.splitlines() if '[WARN]' in line]
         assert 10 < len(warnings) <= 66, len(warnings)   # 64 kinds, then one shared
         assert max(len(line) for line in warnings) < 400
-    finally:
-        harness.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
 
 
 SLOW_LOAD_NODE = """
@@ -189,13 +166,12 @@ sys.exit(deeplab_node.main(sys.argv[1:]))
 """
 
 
-def test_loading_a_model_leaves_diagnostics_running_and_devices_are_refused(pascal_model,
-                                                                           tmp_path):
+def test_loading_a_model_leaves_diagnostics_running_and_devices_are_refused(
+        pascal_model, tmp_path):
     """Hardening II, 10: configure blocked the executor; /dev/zero and FIFOs hung it."""
     node = RosProcess(['-c', SLOW_LOAD_NODE, '--ros-args', '-r', '__node:=loader',
                        '-p', 'autostart:=false', '-p', 'model_path:=/dev/zero'])
-    harness = Harness('loader', outputs=())
-    try:
+    with harnessed(node, 'loader', outputs=()) as harness:
         assert harness.transition('configure') is False      # at once, not a 3 GB read
         assert node.wait_for_output('/dev/zero is not a regular file (a device, FIFO or '
                                     'socket)', timeout=10), node.output
@@ -212,31 +188,16 @@ def test_loading_a_model_leaves_diagnostics_running_and_devices_are_refused(pasc
             lambda level, message, values: message == 'configuring', timeout=10)
         transition.join(30)
         assert harness.state() == 'inactive'
-    finally:
-        harness.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
 
 
 def test_ctrl_c_during_a_slow_frame_exits_at_once(pascal_model, data_dir):
     """Hardening II, 11: it waited for the frame, 10.6 s, against the README's 'a couple'."""
-    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
     node = slow_node(pascal_model, 'ctrlc')
-    harness = Harness('ctrlc', image='/ctrlc/camera')
-    try:
-        assert node.wait_for_output('active: segmenting', timeout=60), node.output
-        harness.wait_for_subscriber()
-        marked = bird.copy()
-        marked[0, 0] = (0, 0, 255)
-        harness.publisher.publish(harness.frame(marked, 'bgr8', 'slow'))
-        harness.wait_for_status(lambda level, message, values: 'infer stage' in message,
-                                timeout=10)
+    with harnessed(node, 'ctrlc', image='/ctrlc/camera') as harness:
+        stuck_in_infer(node, harness, data_dir)
         started = time.monotonic()
         code, output = node.stop()
         assert time.monotonic() - started < 3.0 and code == 0, output
-        assert 'Traceback' not in output
-    finally:
-        harness.close()
 
 
 def children_of(pid):

@@ -365,8 +365,8 @@ def test_an_endless_body_stops_at_the_pinned_size(server, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize('mirror, why', [('http://[::1', 'ValueError'),
-                                          ('htps://mirror.invalid', 'unknown url type')])
+@pytest.mark.parametrize('mirror, why', [
+    ('http://[::1', 'ValueError'), ('htps://mirror.invalid', 'unknown url type')])
 def test_malformed_mirrors_are_one_line(tmp_path, monkeypatch, mirror, why):
     monkeypatch.setenv('DEEPLAB_ROS_DOWNLOAD_MIRROR', mirror)
     message = failure(lambda: downloads.download('https://example.invalid/a/f.bin',

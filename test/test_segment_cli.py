@@ -149,3 +149,25 @@ def test_a_file_name_that_is_not_utf8_is_processed(tmp_path, capsys, pascal_mode
     written = os.listdir(os.fsencode(out))
     assert b'caf\xe9_overlay.png' in written and len(written) == 3
     assert "'caf\\udce9.png': background" in capsys.readouterr().out
+
+
+def test_devices_fifos_and_huge_files_are_refused_at_once(tmp_path, capsys, pascal_model):
+    """Hardening II, 10: /dev/zero took 3 GB, a FIFO hung, a 2 GB sparse .pb took 13 s."""
+    fifo = tmp_path / 'fifo.png'
+    os.mkfifo(fifo)
+    model = ['--model', str(pascal_model), '--out', str(tmp_path / 'out')]
+    assert main(['/dev/zero', str(fifo), *model]) == 1
+    err = capsys.readouterr().err
+    assert '/dev/zero: image /dev/zero is not a regular file (a device, FIFO or socket)' in err
+    assert f'{fifo}: image {fifo} is not a regular file' in err
+    assert main([str(fifo), '--labels', '/dev/zero', *model]) == 2
+    assert 'labels file /dev/zero is not a regular file' in capsys.readouterr().err
+    assert main([str(fifo), '--model', '/dev/zero']) == 2
+    assert '/dev/zero is not a regular file (a device, FIFO or socket)' in \
+        capsys.readouterr().err
+    sparse = tmp_path / 'huge.pb'
+    with open(sparse, 'wb') as handle:
+        handle.truncate(2 << 30)
+    assert main([str(fifo), '--model', str(sparse)]) == 2
+    assert 'is 2147483648 bytes, over the 1 GiB a DeepLab model file can be here' in \
+        capsys.readouterr().err

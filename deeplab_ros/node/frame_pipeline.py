@@ -38,8 +38,9 @@ import time
 MAX_WAIT = 1.0  # longest single sleep, so stop(), rate changes and huge periods stay prompt
 ERROR_PAUSE = 0.1  # after an unexpected error, before the thread tries again
 IDLE_CHECK = 0.1  # how often an unwanted pipeline looks whether someone subscribed
-IDLE_SAMPLE = 1.0  # an unwanted or rate-limited pipeline still takes a frame this often
-                   # (the input rate stays known)
+# An unwanted or rate-limited pipeline still takes a frame this often (the input rate
+# stays known).
+IDLE_SAMPLE = 1.0
 
 
 class PipelineBusy(RuntimeError):
