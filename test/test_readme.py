@@ -78,7 +78,6 @@ SCENARIOS = [  # (state, window counts, arguments): each README row must come ou
     ('active', {'received': 30, 'bad': 30}, {'silent_for': 6.0}),
     ('active', {'received': 30}, {'workers_alive': False}),
     ('finalized', {}, {}),
-    ('configuring', {}, {}),
 ]
 
 

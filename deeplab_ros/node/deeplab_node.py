@@ -48,7 +48,6 @@ from deeplab_ros.node.stats import health, NodeStats
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -104,8 +103,7 @@ class DeepLabNode(LifecycleNode):
         # Timers on the steady clock: with use_sim_time and no /clock (a bag played
         # without --clock) ROS time stands still, and they must still run.
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(1.0, self._publish_diagnostics, clock=self._steady,
-                          callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_timer(1.0, self._publish_diagnostics, clock=self._steady)
         self._topic = self.resolve_topic_name('image')
 
     # Start and stop (ros_main.run_node) ------------------------------------------
@@ -508,10 +506,8 @@ class DeepLabNode(LifecycleNode):
 
 def main(args=None):
     # A node shut down through its lifecycle (finalized) has nothing left to do: it exits.
-    # Two threads: the diagnostics timer (its own callback group) runs while a
-    # transition (configure: loading a big model) takes the other.
     return run_node(DeepLabNode, args, startup_errors=(StartError,),
-                    finished=lambda node: node.state == 'finalized', threads=2)
+                    finished=lambda node: node.state == 'finalized')
 
 
 if __name__ == '__main__':

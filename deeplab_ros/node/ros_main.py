@@ -35,8 +35,8 @@ import threading
 
 import rclpy
 from rclpy.exceptions import InvalidHandle
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, \
-    ShutdownException, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException, ShutdownException, \
+    SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
 # SIGHUP: the terminal that started it closed.
@@ -113,7 +113,7 @@ class Spinner:
             raise self.error
 
 
-def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
+def run_node(make_node, args=None, startup_errors=(), finished=None):
     """
     Create a node with ``make_node()``, start and spin it, and return the exit code.
 
@@ -121,33 +121,27 @@ def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
     a model; ``startup_errors`` there mean one fatal line and exit 1) and
     ``close()`` (stop and join its threads; runs before ``destroy_node``).
     ``finished(node)`` returning true ends the spin (a finite input ran out).
-    With ``threads`` > 1 the node spins on that many threads, already while
-    ``start()`` runs, so a slow start (a big model) does not silence it.
     """
     with StopSignals() as signals:
         rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-        node = spinner = None
+        node = None
         code = 0
         try:
             try:
                 node = make_node()
-                executor = (MultiThreadedExecutor(num_threads=threads) if threads > 1
-                            else SingleThreadedExecutor())
-                executor.add_node(node)
-                if threads > 1:
-                    spinner = Spinner(executor, signals.requested)
                 if hasattr(node, 'start'):
                     node.start()
             finally:
                 # From here on a signal only ends the spin: nothing raises into the
                 # cleanup below (the one place Interrupted can come from is above).
                 signals.abort_start = False
-            spinner = spinner or Spinner(executor, signals.requested)
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            spinner = Spinner(executor, signals.requested)
             while not signals.requested.wait(FINISHED_CHECK):
                 if finished and finished(node):
                     break
             spinner.stop()
-            spinner = None
         except startup_errors as err:
             # A signal can surface as another error: pybind11 turns one raised while a
             # module initialises (importing LiteRT, say) into an ImportError.
@@ -158,11 +152,6 @@ def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
         except (Interrupted, ExternalShutdownException):
             pass
         finally:
-            if spinner is not None:  # a start that failed or was interrupted while spinning
-                try:
-                    spinner.stop()
-                except Exception:  # noqa: B902  the start's own error is the one to show
-                    pass
             if node is not None:
                 if hasattr(node, 'close'):
                     node.close()
