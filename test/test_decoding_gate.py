@@ -74,7 +74,7 @@ def test_the_whole_corpus_passes_with_bounded_memory():
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
     assert sum(' refused ' in line for line in lines) == len(files), out.stdout
-    assert int(lines[-1].split()[-1]) < 400  # MB: the process, not a decoded bomb
+    assert int(lines[-1].split()[-1]) < 1000  # MB: the libraries; a decoded bomb is 2.7 GB
 
 
 def jpeg_of(image, *options):
