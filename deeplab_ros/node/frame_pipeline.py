@@ -191,9 +191,11 @@ class FramePipeline:
             remaining = self._last_start + (1.0 / rate if rate > 0 else 0.0) - self._clock()
             source = self._source
             if remaining > 0:
-                # Rate-limited: a sample keeps the input rate known (the next frame
-                # processed is then one that arrives after it).
-                self._sample(source)
+                # Rate-limited: a sample keeps the input rate known, but only while
+                # more than a sample interval is left, so the newest frame at the end
+                # of the wait is never the one dropped.
+                if remaining > IDLE_SAMPLE:
+                    self._sample(source)
                 self._pause(min(remaining, MAX_WAIT, IDLE_SAMPLE))
             elif source is None:
                 self._pause(MAX_WAIT)
