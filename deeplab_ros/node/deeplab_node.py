@@ -39,8 +39,9 @@ from deeplab_ros.engine.visualize import colorize, overlay
 from deeplab_ros.node.cloud_output import CloudOutput
 from deeplab_ros.node.frame_pipeline import FramePipeline
 from deeplab_ros.node.frame_source import SubscriptionSource
-from deeplab_ros.node.image_cdr import Header, serialize_image
-from deeplab_ros.node.image_encoding import compressed_to_array, image_to_array, image_view
+from deeplab_ros.node.image_cdr import serialize_image
+from deeplab_ros.node.image_encoding import compressed_to_array, header_of, image_to_array, \
+    image_view
 from deeplab_ros.node.parameters import check, declare, on_parameters, PARAMETERS, read, \
     value_of
 from deeplab_ros.node.ros_main import run_node
@@ -380,8 +381,7 @@ class DeepLabNode(LifecycleNode):
             view = image_view(raw)
             return (view.header, *image_to_array(view))
         msg = deserialize_message(raw, CompressedImage)
-        header = Header(msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id)
-        return (header, *compressed_to_array(msg))
+        return (header_of(msg), *compressed_to_array(msg))
 
     def _wanted_outputs(self, settings):
         """Return ``{output: wanted}``, or None when no output is (the frame is not taken)."""

@@ -98,8 +98,13 @@ def image_view(raw):
     if view is not None:
         return view
     msg = deserialize_message(raw, Image)
-    return ImageView(Header(msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id),
-                     msg.height, msg.width, msg.encoding, msg.is_bigendian, msg.step, msg.data)
+    return ImageView(header_of(msg), msg.height, msg.width, msg.encoding, msg.is_bigendian,
+                     msg.step, msg.data)
+
+
+def header_of(msg):
+    """Return the ``Header`` (stamp, frame_id) of an rclpy message."""
+    return Header(msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id)
 
 
 def compressed_to_array(msg):
