@@ -18,10 +18,13 @@ import os
 from pathlib import Path
 import signal
 import tempfile
+import threading
 import time
 
 from conftest import RosProcess
 import cv2
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState
 from node_harness import harnessed, running_node
 import numpy as np
 import pytest
@@ -169,6 +172,62 @@ def test_devices_and_fifos_are_refused_at_configure(pascal_model, tmp_path):
         assert harness.set_parameters(labels_file='')[0].successful
         assert harness.transition('configure') is True
         assert harness.state() == 'inactive'
+
+
+SLOW_LOAD_NODE = """
+import sys, time
+from deeplab_ros.node import deeplab_node
+real_load = deeplab_node.load_model
+
+def slow_load(*args, **kwargs):
+    time.sleep(6.0)  # a big model
+    return real_load(*args, **kwargs)
+deeplab_node.load_model = slow_load
+sys.exit(deeplab_node.main(sys.argv[1:]))
+"""
+
+
+def test_a_slow_configure_leaves_diagnostics_and_queries_answering(pascal_model):
+    """Hardening II, 10: loading a big model blocked the executor (no diagnostics, no get)."""
+    node = RosProcess(['-c', SLOW_LOAD_NODE, '--ros-args', '-r', '__node:=loader',
+                       '-p', 'autostart:=false', '-p', f'model_path:={pascal_model}'])
+    with harnessed(node, 'loader', outputs=()) as harness:
+        # Humble and Jazzy's rclpy raise an invalid transition out of the executor,
+        # which ended the node: refused now, on every release.
+        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE))
+        assert harness.call(harness.change_state_client, request).success is False
+        assert harness.state() == 'unconfigured'  # still serving
+        assert ('transition id 3 refused: not valid from state unconfigured' in node.output
+                or 'Unable to start transition 3' in node.output), node.output  # Kilted's own
+        configure = threading.Thread(target=harness.transition, args=('configure',))
+        configure.start()
+        try:
+            harness.wait_for_status(lambda level, message, values: message.startswith(
+                f'configuring: loading model {pascal_model}'), timeout=10)
+            started = time.monotonic()
+            assert harness.state() == 'configuring'
+            assert time.monotonic() - started < 2.0  # answered, not after the load
+            # Transitions stay one at a time: this one waits for the configure.
+            assert harness.transition('activate') is True
+            assert time.monotonic() - started > 1.0
+        finally:
+            configure.join(60)
+        assert harness.state() == 'active'
+
+
+def test_a_transition_asked_for_during_autostart_is_refused_not_raced(pascal_model):
+    node = RosProcess(['-c', SLOW_LOAD_NODE, '--ros-args', '-r', '__node:=starter',
+                       '-p', f'model_path:={pascal_model}'])
+    with harnessed(node, 'starter', outputs=()) as harness:
+        harness.wait_for_status(lambda level, message, values: message.startswith(
+            'configuring: loading model'), timeout=10)
+        started = time.monotonic()
+        assert harness.transition('configure') is False
+        assert time.monotonic() - started < 2.0
+        assert node.wait_for_output('transition configure refused: another transition is '
+                                    'in progress', timeout=5), node.output
+        assert node.wait_for_output('active: segmenting', timeout=30), node.output
+        assert harness.state() == 'active'
 
 
 def test_ctrl_c_during_a_slow_frame_exits_at_once(pascal_model, data_dir):

@@ -15,6 +15,7 @@
 """The README's tables say what the code does: parameters, topics, diagnostics, arguments."""
 
 import re
+import time
 
 from deeplab_ros.node.stats import health
 from lint_paths import REPO
@@ -78,6 +79,7 @@ SCENARIOS = [  # (state, window counts, arguments): each README row must come ou
     ('active', {'received': 30, 'bad': 30}, {'silent_for': 6.0}),
     ('active', {'received': 30}, {'workers_alive': False}),
     ('finalized', {}, {}),
+    ('configuring', {}, {'loading': ('/models/big.pb', time.monotonic() - 3)}),
 ]
 
 

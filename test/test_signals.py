@@ -23,9 +23,12 @@ loading its model.
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
+from conftest import REPO
 import cv2
 from node_harness import Harness, start_node
 import pytest
@@ -163,3 +166,30 @@ def test_demo_on_ctrl_c_to_its_process_group(ros_process, tmp_path, data_dir, sc
     assert demo.wait_for_output('frame    1', timeout=60), demo.output
     output = interrupt(demo, scenario, group=True)
     assert 'frame(s) written' in output
+
+
+DEFERRED = """
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+from deeplab_ros.node.ros_main import Interrupted, StopSignals
+with StopSignals():
+    try:
+        import slow_module  # its top-level code signals itself, then keeps working
+    except Interrupted:
+        sys.exit('interrupted inside the import')
+    try:
+        time.sleep(5)
+    except Interrupted:
+        print('interrupted after the import, which finished:', slow_module.finished)
+"""
+
+
+def test_a_stop_signal_during_an_import_waits_for_the_import(tmp_path):
+    """A C extension (LiteRT's numpy import) prints an exception raised in it as a traceback."""
+    (tmp_path / 'slow_module.py').write_text(
+        'import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\n'
+        'for _ in range(20):\n    time.sleep(0.01)\nfinished = True\n')
+    done = subprocess.run([sys.executable, '-c', DEFERRED, str(tmp_path)], capture_output=True,
+                          text=True, timeout=30, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == 'interrupted after the import, which finished: True'

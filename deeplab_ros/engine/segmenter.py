@@ -63,8 +63,9 @@ def _resize(image, width, height):
     more first goes through its fast whole-number path (averaging k x k
     blocks), leaving a step under 1.5x that bilinear does as well. Below 2x
     the single INTER_AREA step stays (bilinear alone loses detail there).
-    Measured on the shared photos at 1280x720 and 1920x1080: 99.05 to 99.7%
-    label agreement with one INTER_AREA step, at a third of its time.
+    Measured on the shared photos at 1280x720 and 1920x1080: 98.9 to 99.7%
+    label agreement with one INTER_AREA step, the same accuracy against their
+    reference masks (within 0.4 points), at a third of its time.
     """
     h, w = image.shape[:2]
     if height * width >= h * w:

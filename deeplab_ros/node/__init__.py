@@ -20,6 +20,7 @@ parameter table and diagnostics; frame_source takes camera frames from
 the subscription, frame_pipeline (ROS-free) runs them through the engine
 on worker threads; image_cdr and image_encoding read and write
 sensor_msgs images; ros_main is the main() every node shares;
+lifecycle_services keeps the lifecycle services safe during slow transitions;
 dds_profile picks the Fast DDS profile for large images. Modules here
 may import the engine and ROS, never the tools.
 """

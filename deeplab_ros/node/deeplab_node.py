@@ -42,6 +42,7 @@ from deeplab_ros.node.frame_source import SubscriptionSource
 from deeplab_ros.node.image_cdr import serialize_image
 from deeplab_ros.node.image_encoding import compressed_to_array, header_of, image_to_array, \
     image_view
+from deeplab_ros.node.lifecycle_services import TransitionGuard
 from deeplab_ros.node.parameters import check, declare, on_parameters, PARAMETERS, read, \
     value_of
 from deeplab_ros.node.ros_main import run_node
@@ -49,6 +50,7 @@ from deeplab_ros.node.stats import health, NodeStats
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -99,12 +101,17 @@ class DeepLabNode(LifecycleNode):
         self._warned = {}
         self._stop_timeout = STOP_TIMEOUT
         self.stats = NodeStats()
+        self._loading = None  # (model source, monotonic start) while configure loads it
+        self._transitions = TransitionGuard(self)
         on_parameters(self, self._validate_parameters, self._apply_parameters)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         # Timers on the steady clock: with use_sim_time and no /clock (a bag played
         # without --clock) ROS time stands still, and they must still run.
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(1.0, self._publish_diagnostics, clock=self._steady)
+        # Its own callback group: another executor thread runs it while a transition
+        # (configure loading a big model) holds the default group.
+        self.create_timer(1.0, self._publish_diagnostics, clock=self._steady,
+                          callback_group=MutuallyExclusiveCallbackGroup())
         self._topic = self.resolve_topic_name('image')
 
     # Start and stop (ros_main.run_node) ------------------------------------------
@@ -118,12 +125,14 @@ class DeepLabNode(LifecycleNode):
             return
         self._starting = True  # a failed configure is then the one fatal line of run_node
         try:
-            configured = self.trigger_configure()
+            with self._transitions:
+                configured = self.trigger_configure()
+                activated = configured == SUCCESS and self.trigger_activate() == SUCCESS
         finally:
             self._starting = False
         if configured != SUCCESS:
             raise StartError(self._config_error)
-        if self.trigger_activate() != SUCCESS:
+        if not activated:
             raise StartError('activation failed')
 
     def close(self):
@@ -131,10 +140,15 @@ class DeepLabNode(LifecycleNode):
         # The process is ending: a frame stuck in a slow stage must not hold it for long
         # (the worker threads are daemons and end with it).
         self._stop_timeout = STOP_TIMEOUT_AT_EXIT
+        # A transition still running (a configure asked for by a service) is left to
+        # end with the process.
+        locked = self._transitions.acquire(timeout=STOP_TIMEOUT_AT_EXIT)
         try:
-            if self.state in ('unconfigured', 'inactive', 'active'):
+            if locked and self.state in ('unconfigured', 'inactive', 'active'):
                 self.trigger_shutdown()
         finally:
+            if locked:
+                self._transitions.release()
             self._release()
 
     @property
@@ -207,8 +221,12 @@ class DeepLabNode(LifecycleNode):
         model_source = self._settings['model_path'] or self._settings['model_name']
         self.get_logger().info(f'loading model {model_source}')
         s = self._settings
-        self.model = load_model(model_source, s['input_tensor'], s['output_tensor'],
-                                s['device'], s['num_threads'])
+        self._loading = (model_source, time.monotonic())
+        try:
+            self.model = load_model(model_source, s['input_tensor'], s['output_tensor'],
+                                    s['device'], s['num_threads'])
+        finally:
+            self._loading = None
         self.dataset = get_dataset(self.model.dataset if s['dataset'] == 'auto'
                                    else s['dataset'], s['labels_file'])
         self.segmenter = Segmenter(self.model, s['input_size'] or None)
@@ -485,7 +503,7 @@ class DeepLabNode(LifecycleNode):
             since_input=None if self._last_frame is None
             else time.monotonic() - self._last_frame,
             clock_missing=self.get_parameter('use_sim_time').value
-            and self.get_clock().now().nanoseconds == 0)
+            and self.get_clock().now().nanoseconds == 0, loading=self._loading)
         status = DiagnosticStatus(
             name=f'{self.get_fully_qualified_name()}: segmentation',
             level=getattr(DiagnosticStatus, level),
@@ -506,8 +524,10 @@ class DeepLabNode(LifecycleNode):
 
 def main(args=None):
     # A node shut down through its lifecycle (finalized) has nothing left to do: it exits.
+    # Two executor threads: diagnostics and the lifecycle queries keep answering while
+    # a transition (configure: loading a big model) holds the other.
     return run_node(DeepLabNode, args, startup_errors=(StartError,),
-                    finished=lambda node: node.state == 'finalized')
+                    finished=lambda node: node.state == 'finalized', threads=2)
 
 
 if __name__ == '__main__':

@@ -30,18 +30,29 @@ the main thread waits on an event that signal handlers set (an executor wait
 cannot be interrupted by a Python signal handler, and polling it costs CPU).
 """
 
+import os
 import signal
 import threading
 
 import rclpy
 from rclpy.exceptions import InvalidHandle
-from rclpy.executors import ExternalShutdownException, ShutdownException, \
-    SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, \
+    ShutdownException, SingleThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
 # SIGHUP: the terminal that started it closed.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 FINISHED_CHECK = 0.1  # seconds between checks of ``finished`` (and of a dead spin thread)
+IMPORT_RECHECK = 0.05  # seconds: a stop signal that landed in an import is tried again
+
+
+def _importing(frame):
+    """Return whether ``frame`` runs inside an import (a module's top-level code)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith('<frozen importlib'):
+            return True
+        frame = frame.f_back
+    return False
 
 
 class Interrupted(BaseException):
@@ -60,11 +71,20 @@ class StopSignals:
     def __init__(self):
         self.requested = threading.Event()
         self.abort_start = True
+        self._deferred = False
 
     def _handle(self, signum, frame):
         first = not self.requested.is_set()
         self.requested.set()
-        if first and self.abort_start:
+        if (first or self._deferred) and self.abort_start:
+            self._deferred = _importing(frame)
+            if self._deferred:
+                # Raised inside a C extension's initialisation (LiteRT importing numpy),
+                # the interruption is printed as a traceback: ask again once it is done.
+                again = threading.Timer(IMPORT_RECHECK, os.kill, (os.getpid(), signum))
+                again.daemon = True
+                again.start()
+                return
             raise Interrupted(signal.Signals(signum).name)
 
     def __enter__(self):
@@ -113,7 +133,7 @@ class Spinner:
             raise self.error
 
 
-def run_node(make_node, args=None, startup_errors=(), finished=None):
+def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
     """
     Create a node with ``make_node()``, start and spin it, and return the exit code.
 
@@ -121,27 +141,33 @@ def run_node(make_node, args=None, startup_errors=(), finished=None):
     a model; ``startup_errors`` there mean one fatal line and exit 1) and
     ``close()`` (stop and join its threads; runs before ``destroy_node``).
     ``finished(node)`` returning true ends the spin (a finite input ran out).
+    With ``threads`` > 1 the node spins on that many threads, already while
+    ``start()`` runs, so a slow start (a big model) does not silence it.
     """
     with StopSignals() as signals:
         rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-        node = None
+        node = spinner = None
         code = 0
         try:
             try:
                 node = make_node()
+                executor = (MultiThreadedExecutor(num_threads=threads) if threads > 1
+                            else SingleThreadedExecutor())
+                executor.add_node(node)
+                if threads > 1:
+                    spinner = Spinner(executor, signals.requested)
                 if hasattr(node, 'start'):
                     node.start()
             finally:
                 # From here on a signal only ends the spin: nothing raises into the
                 # cleanup below (the one place Interrupted can come from is above).
                 signals.abort_start = False
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            spinner = Spinner(executor, signals.requested)
+            spinner = spinner or Spinner(executor, signals.requested)
             while not signals.requested.wait(FINISHED_CHECK):
                 if finished and finished(node):
                     break
             spinner.stop()
+            spinner = None
         except startup_errors as err:
             # A signal can surface as another error: pybind11 turns one raised while a
             # module initialises (importing LiteRT, say) into an ImportError.
@@ -152,6 +178,11 @@ def run_node(make_node, args=None, startup_errors=(), finished=None):
         except (Interrupted, ExternalShutdownException):
             pass
         finally:
+            if spinner is not None:  # a start that failed or was interrupted while spinning
+                try:
+                    spinner.stop()
+                except Exception:  # noqa: B902  the start's own error is the one to show
+                    pass
             if node is not None:
                 if hasattr(node, 'close'):
                     node.close()

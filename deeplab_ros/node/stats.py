@@ -115,7 +115,8 @@ class NodeStats:
 
 
 def health(state, report, config_error=None, workers_alive=True, subscribed=True, topic='image',
-           silent_for=0.0, rate=0.0, busy=None, since_input=0.0, clock_missing=False):
+           silent_for=0.0, rate=0.0, busy=None, since_input=0.0, clock_missing=False,
+           loading=None):
     """
     Return ``(level, message)`` for /diagnostics: level is 'OK', 'WARN' or 'ERROR'.
 
@@ -125,6 +126,7 @@ def health(state, report, config_error=None, workers_alive=True, subscribed=True
     ``since_input``: seconds since a camera frame last arrived, None if none has
     since activation. ``busy``: (stage, seconds) of a frame in a stage now.
     ``clock_missing``: use_sim_time is set and no /clock has arrived.
+    ``loading``: (model source, monotonic start) while configure loads the model.
     """
     if state == 'unconfigured':
         return ('ERROR', f'unconfigured: {config_error}') if config_error else (
@@ -134,6 +136,9 @@ def health(state, report, config_error=None, workers_alive=True, subscribed=True
                          f'{busy[1]:.0f} s (a model call or frame that slow blocks the node)')
     if state == 'inactive':
         return 'OK', 'inactive: no inference until activated'
+    if state == 'configuring' and loading is not None:
+        return 'OK', (f'configuring: loading model {loading[0]} '
+                      f'({time.monotonic() - loading[1]:.0f} s so far)')
     if state != 'active':
         return 'OK', state
     window, span, values = report['window'], report['span'], report['values']
