@@ -146,6 +146,17 @@ def _foreground_signals():
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background shell job inherits SIG_IGN
 
 
+_processes = []
+
+
+def pytest_sessionfinish(session):
+    """A process a failed test could not stop must not outlive the run (nor talk to the next)."""
+    for process in _processes:
+        if process.proc.poll() is None:
+            process.proc.kill()
+            process.proc.wait()
+
+
 class RosProcess:
     """A ROS program in its own process, stopped with SIGINT like Ctrl-C."""
 
@@ -153,6 +164,7 @@ class RosProcess:
         self.proc = subprocess.Popen(
             [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, cwd=REPO, preexec_fn=_foreground_signals, **kwargs)
+        _processes.append(self)
         self._lines = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

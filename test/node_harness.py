@@ -20,6 +20,7 @@ background thread, while the node under test runs in a child process.
 """
 
 import contextlib
+import faulthandler
 import threading
 import time
 
@@ -38,6 +39,32 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
 OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
+CLOSE_TIMEOUT = 30.0  # seconds
+
+
+def bounded(timeout, what, work):
+    """
+    Run ``work()`` in a thread for at most ``timeout`` s; past that, dump every stack and fail.
+
+    rclpy and DDS calls here cannot be interrupted: one that never returns
+    would hang the whole suite instead of failing the test that met it.
+    """
+    failure = []
+
+    def run():
+        try:
+            work()
+        except BaseException as err:  # noqa: B902  raised again in the caller
+            failure.append(err)
+
+    worker = threading.Thread(target=run, name=what, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        faulthandler.dump_traceback(all_threads=True)
+        raise AssertionError(f'{what} did not end in {timeout:.0f} s (every stack is above)')
+    if failure:
+        raise failure[0]
 
 
 @contextlib.contextmanager
@@ -47,8 +74,10 @@ def harnessed(node, name, **harness_options):
     try:
         yield harness
     finally:
-        harness.close()
-        code, output = node.stop()
+        try:
+            harness.close()
+        finally:
+            code, output = node.stop()
     assert code == 0 and 'Traceback' not in output, output
 
 
@@ -77,8 +106,7 @@ class Harness:
     def __init__(self, node_name='deeplab', reliability=ReliabilityPolicy.RELIABLE,
                  compressed=False, image='image', outputs=OUTPUTS):
         self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node('harness', context=self.context)
+        bounded(CLOSE_TIMEOUT, 'starting the test harness', self._init)
         self.received = {name: [] for name in OUTPUTS}
         self.diagnostics = []
         self._lock = threading.Lock()
@@ -106,6 +134,10 @@ class Harness:
         self._spinner = threading.Thread(target=self._spin, daemon=True)
         self._spinner.start()
 
+    def _init(self):
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node('harness', context=self.context)
+
     def _spin(self):
         try:
             self.executor.spin()
@@ -120,8 +152,13 @@ class Harness:
         return record
 
     def close(self):
+        """Stop spinning, then destroy the node and the context, in that order."""
         self._closing = True
-        self.executor.shutdown()
+        bounded(CLOSE_TIMEOUT, 'closing the test harness', self._close)
+
+    def _close(self):
+        self.executor.shutdown(timeout_sec=5.0)
+        self._spinner.join(timeout=5.0)  # Jazzy's shutdown() does not wait for spin()
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
 

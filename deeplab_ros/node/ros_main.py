@@ -31,6 +31,7 @@ cannot be interrupted by a Python signal handler, and polling it costs CPU).
 """
 
 import os
+from pathlib import Path
 import signal
 import threading
 
@@ -43,13 +44,13 @@ from rclpy.signals import SignalHandlerOptions
 # SIGHUP: the terminal that started it closed.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 FINISHED_CHECK = 0.1  # seconds between checks of ``finished`` (and of a dead spin thread)
-IMPORT_RECHECK = 0.05  # seconds: a stop signal that landed in an import is tried again
+IMPORT_RECHECK = 0.05  # seconds: a stop signal that landed in numpy's import is tried again
 
 
-def _importing(frame):
-    """Return whether ``frame`` runs inside an import (a module's top-level code)."""
+def _initialising_numpy(frame):
+    """Return whether ``frame`` runs inside the top-level code of a numpy module."""
     while frame is not None:
-        if frame.f_code.co_filename.startswith('<frozen importlib'):
+        if frame.f_code.co_name == '<module>' and 'numpy' in Path(frame.f_code.co_filename).parts:
             return True
         frame = frame.f_back
     return False
@@ -77,10 +78,10 @@ class StopSignals:
         first = not self.requested.is_set()
         self.requested.set()
         if (first or self._deferred) and self.abort_start:
-            self._deferred = _importing(frame)
+            self._deferred = _initialising_numpy(frame)
             if self._deferred:
-                # Raised inside a C extension's initialisation (LiteRT importing numpy),
-                # the interruption is printed as a traceback: ask again once it is done.
+                # numpy's C API import (import_array, run by LiteRT as it initialises)
+                # prints an exception raised there as a traceback: ask again in a moment.
                 again = threading.Timer(IMPORT_RECHECK, os.kill, (os.getpid(), signum))
                 again.daemon = True
                 again.start()
