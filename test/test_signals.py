@@ -187,7 +187,7 @@ with StopSignals():
 
 
 def test_a_stop_signal_in_numpy_initialisation_waits_for_it(tmp_path):
-    """numpy's C API import prints an exception raised in it as a traceback (seen in LiteRT's)."""
+    """The C API import of numpy prints an exception raised in it as a traceback (in LiteRT)."""
     shim = tmp_path / 'numpy' / '_core' / '_multiarray_umath.py'
     shim.parent.mkdir(parents=True)
     shim.write_text('import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\n'
