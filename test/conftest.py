@@ -150,7 +150,7 @@ _processes = []
 
 
 def pytest_sessionfinish(session):
-    """Kill what a failed test could not stop: it must not outlive the run, nor talk to the next."""
+    """Kill what a failed test could not stop: it must not outlive the run or reach the next."""
     for process in _processes:
         if process.proc.poll() is None:
             process.proc.kill()
