@@ -196,3 +196,37 @@ def test_a_stop_signal_in_numpy_initialisation_waits_for_it(tmp_path):
                           text=True, timeout=30, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == 'interrupted after numpy, which finished: True'
+
+
+STARTER = """
+import os, subprocess, sys, time
+# What the launch files do: the package's nodes get the starter's pid.
+env = dict(os.environ, DEEPLAB_ROS_EXIT_WITH=str(os.getpid()))
+child = subprocess.Popen([sys.executable, *sys.argv[1:]], env=env, stdout=sys.stdout,
+                         stderr=subprocess.STDOUT)
+print('child', child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize('signum', [signal.SIGKILL, signal.SIGTERM])
+def test_nodes_end_with_a_launch_that_is_killed(ros_process, pascal_model, data_dir, signum):
+    """`ros2 launch` killed by SIGTERM or SIGKILL leaves its processes: ours end with it."""
+    starter = ros_process(['-c', STARTER, '-m', 'deeplab_ros.node.deeplab_node', '--ros-args',
+                           '-r', '__node:=orphan', '-p', f'model_path:={pascal_model}'])
+    assert starter.wait_for_output('active: segmenting', timeout=60), starter.output
+    child = int(starter.output.split('child ')[1].split()[0])
+    os.kill(starter.proc.pid, signum)
+    deadline = time.monotonic() + PROMPT
+    while time.monotonic() < deadline and os.path.exists(f'/proc/{child}'):
+        time.sleep(0.05)
+    assert not os.path.exists(f'/proc/{child}'), 'the node outlived its launch'
+    starter.stop()
+    assert 'Traceback' not in starter.output, starter.output
+
+
+def test_a_node_whose_launch_is_already_gone_does_not_start(tmp_path):
+    env = dict(os.environ, DEEPLAB_ROS_EXIT_WITH='1')  # not its parent: gone, as it were
+    done = subprocess.run([sys.executable, '-m', 'deeplab_ros.tools.camera_node'], env=env,
+                          capture_output=True, text=True, timeout=30, cwd=REPO)
+    assert done.returncode == 0 and 'publishing' not in done.stdout + done.stderr

@@ -30,9 +30,11 @@ the main thread waits on an event that signal handlers set (an executor wait
 cannot be interrupted by a Python signal handler, and polling it costs CPU).
 """
 
+import ctypes
 import os
 from pathlib import Path
 import signal
+import sys
 import threading
 
 import rclpy
@@ -44,7 +46,26 @@ from rclpy.signals import SignalHandlerOptions
 # SIGHUP: the terminal that started it closed.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 FINISHED_CHECK = 0.1  # seconds between checks of ``finished`` (and of a dead spin thread)
+# Set to the starter's pid (by this package's launch files): the node then ends with
+# it, however it ends. `ros2 launch` killed by SIGTERM or SIGKILL leaves its children.
+PARENT_VARIABLE = 'DEEPLAB_ROS_EXIT_WITH'
 IMPORT_RECHECK = 0.05  # seconds: a stop signal that landed in numpy's import is tried again
+
+
+def die_with_parent():
+    """Ask Linux for a SIGTERM when the parent process ends (a no-op elsewhere)."""
+    if sys.platform.startswith('linux'):
+        PR_SET_PDEATHSIG = 1  # noqa: N806  (the Linux constant's name)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _parent_gone():
+    """With PARENT_VARIABLE set: end with that process; return whether it is gone already."""
+    parent = os.environ.get(PARENT_VARIABLE, '')
+    if not parent.isdigit():
+        return False
+    die_with_parent()
+    return os.getppid() != int(parent)  # it ended before the line above
 
 
 def _initialising_numpy(frame):
@@ -146,6 +167,8 @@ def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
     ``start()`` runs, so a slow start (a big model) does not silence it.
     """
     with StopSignals() as signals:
+        if _parent_gone():
+            return 0
         rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
         node = spinner = None
         code = 0

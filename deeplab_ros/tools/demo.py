@@ -26,7 +26,6 @@ and an animation go to ``demo_output/``.
 """
 
 import argparse
-import ctypes
 import math
 import os
 from pathlib import Path
@@ -43,7 +42,7 @@ from deeplab_ros.engine.image_files import IMAGE_SUFFIXES
 from deeplab_ros.engine.model_zoo import ZOO
 from deeplab_ros.engine.sample_data import DEMO_MODEL, DEMO_PHOTOS, fetch, find_data_dir
 from deeplab_ros.node.dds_profile import use_large_image_profile
-from deeplab_ros.node.ros_main import run_node
+from deeplab_ros.node.ros_main import die_with_parent, run_node
 from deeplab_ros.tools.viewer import ViewerNode
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
@@ -79,8 +78,7 @@ def _die_with_demo():
     while Python imports would end it with a traceback. The demo stops its
     children with SIGTERM, which ends them cleanly at any point.
     """
-    PR_SET_PDEATHSIG = 1  # noqa: N806  (the Linux constant's name)
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 

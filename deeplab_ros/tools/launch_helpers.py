@@ -23,8 +23,11 @@ to every node a launch file starts. Only what Humble's launch and launch_ros
 have is used.
 """
 
+import os
+
 from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from deeplab_ros.node.dds_profile import PROFILE_FILE, profile_variable
+from deeplab_ros.node.ros_main import PARENT_VARIABLE
 from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, PACKAGE, plan, PlanError, TOPICS
 from launch.actions import (DeclareLaunchArgument, LogInfo, OpaqueFunction,
                             SetEnvironmentVariable, Shutdown)
@@ -85,7 +88,10 @@ def _start(context, image_topic, with_camera):
         Node(package=p.package, executable=p.executable, name=p.name, output='screen',
              emulate_tty=True, namespace=arguments['namespace'], parameters=p.parameters,
              remappings=p.remappings, arguments=p.arguments,
-             on_exit=_ends_launch(p.ends_launch))
+             on_exit=_ends_launch(p.ends_launch),
+             # This package's nodes end with the launch however it ends (launch itself
+             # leaves its processes running when it gets SIGTERM or SIGKILL).
+             additional_env={PARENT_VARIABLE: str(os.getpid())})
         for p in processes]
 
 
