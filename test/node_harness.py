@@ -39,7 +39,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
 OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
-CLOSE_TIMEOUT = 30.0  # seconds
+HARNESS_TIMEOUT = 30.0  # seconds for the harness to start or close
 
 
 def bounded(timeout, what, work):
@@ -106,7 +106,7 @@ class Harness:
     def __init__(self, node_name='deeplab', reliability=ReliabilityPolicy.RELIABLE,
                  compressed=False, image='image', outputs=OUTPUTS):
         self.context = rclpy.Context()
-        bounded(CLOSE_TIMEOUT, 'starting the test harness', self._init)
+        bounded(HARNESS_TIMEOUT, 'starting the test harness', self._init)
         self.received = {name: [] for name in OUTPUTS}
         self.diagnostics = []
         self._lock = threading.Lock()
@@ -154,7 +154,7 @@ class Harness:
     def close(self):
         """Stop spinning, then destroy the node and the context, in that order."""
         self._closing = True
-        bounded(CLOSE_TIMEOUT, 'closing the test harness', self._close)
+        bounded(HARNESS_TIMEOUT, 'closing the test harness', self._close)
 
     def _close(self):
         self.executor.shutdown(timeout_sec=5.0)

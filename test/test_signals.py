@@ -30,6 +30,7 @@ import time
 
 from conftest import REPO
 import cv2
+from deeplab_ros.node.ros_main import PARENT_VARIABLE
 from node_harness import Harness, start_node
 import pytest
 
@@ -200,8 +201,9 @@ def test_a_stop_signal_in_numpy_initialisation_waits_for_it(tmp_path):
 
 STARTER = """
 import os, subprocess, sys, time
+from deeplab_ros.node.ros_main import PARENT_VARIABLE
 # What the launch files do: the package's nodes get the starter's pid.
-env = dict(os.environ, DEEPLAB_ROS_EXIT_WITH=str(os.getpid()))
+env = dict(os.environ, **{PARENT_VARIABLE: str(os.getpid())})
 child = subprocess.Popen([sys.executable, *sys.argv[1:]], env=env, stdout=sys.stdout,
                          stderr=subprocess.STDOUT)
 print('child', child.pid, flush=True)
@@ -225,8 +227,8 @@ def test_nodes_end_with_a_launch_that_is_killed(ros_process, pascal_model, data_
     assert 'Traceback' not in starter.output, starter.output
 
 
-def test_a_node_whose_launch_is_already_gone_does_not_start(tmp_path):
-    env = dict(os.environ, DEEPLAB_ROS_EXIT_WITH='1')  # not its parent: gone, as it were
+def test_a_node_whose_launch_is_already_gone_does_not_start():
+    env = dict(os.environ, **{PARENT_VARIABLE: '1'})  # not its parent: gone, as it were
     done = subprocess.run([sys.executable, '-m', 'deeplab_ros.tools.camera_node'], env=env,
                           capture_output=True, text=True, timeout=30, cwd=REPO)
     assert done.returncode == 0 and 'publishing' not in done.stdout + done.stderr

@@ -18,9 +18,11 @@ A lifecycle node's services made safe for slow transitions, on every release.
 rclpy puts all lifecycle services in the node's default (mutually exclusive)
 callback group, so ``ros2 lifecycle get`` waits for a configure that loads a
 big model. Here the read-only ones move to a group of their own, answered by
-another executor thread meanwhile. ``change_state`` is guarded: one
-transition at a time (a second is refused, not raced), and a transition that
-is not valid from the current state is refused with ``success: false``. On
+another executor thread meanwhile. ``change_state`` is guarded: a request
+arriving while the node runs a transition of its own (the autostart) is
+refused, not raced (requests among themselves already wait in the default
+group), and a transition that is not valid from the current state is refused
+with ``success: false``. On
 Humble and Jazzy rclpy raises it from the executor instead, which ends the
 node (ros2/rclpy#1209, fixed in Kilted).
 """
