@@ -252,6 +252,13 @@ def children_of(pid):
     return found
 
 
+def command_of(pid):
+    try:
+        return Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ').decode()
+    except OSError:
+        return ''
+
+
 def alive(pid):
     try:
         state = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0]
@@ -265,9 +272,14 @@ def test_the_demos_children_and_scratch_folder_go_with_it(data_dir, tmp_path, si
     """Hardening II, 11: SIGKILL or SIGHUP to the demo left its nodes and /tmp folder."""
     demo = RosProcess(['-m', 'deeplab_ros.tools.demo', '--output', str(tmp_path)],
                       env={k: v for k, v in os.environ.items() if k != 'DISPLAY'})
+    children = []
     try:
         assert demo.wait_for_output('starting the camera', timeout=60), demo.output
         children = children_of(demo.proc.pid)
+        deadline = time.monotonic() + 10  # the camera is started just after the line
+        while len(children) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            children = children_of(demo.proc.pid)
         assert len(children) == 2
         scratch = list(Path(tempfile.gettempdir()).glob(f'deeplab_demo_{demo.proc.pid}_*'))
         assert len(scratch) == 1
@@ -276,7 +288,8 @@ def test_the_demos_children_and_scratch_folder_go_with_it(data_dir, tmp_path, si
         deadline = time.monotonic() + 10
         while any(alive(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(alive(pid) for pid in children)
+        assert not [pid for pid in children if alive(pid)], [
+            command_of(pid) for pid in children if alive(pid)]
         if signum == signal.SIGHUP:                  # a clean stop: it removes its own
             assert demo.proc.returncode == 0 and not scratch[0].exists(), demo.output
         else:                                        # killed: the next demo removes it
@@ -286,3 +299,6 @@ def test_the_demos_children_and_scratch_folder_go_with_it(data_dir, tmp_path, si
             assert not scratch[0].exists()
     finally:
         demo.stop()
+        for pid in children:  # one that outlived the demo would outlive the test run too
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -52,19 +52,18 @@ PARENT_VARIABLE = 'DEEPLAB_ROS_EXIT_WITH'
 IMPORT_RECHECK = 0.05  # seconds: a stop signal that landed in numpy's import is tried again
 
 
-def die_with_parent():
-    """Ask Linux for a SIGTERM when the parent process ends (a no-op elsewhere)."""
-    if sys.platform.startswith('linux'):
-        PR_SET_PDEATHSIG = 1  # noqa: N806  (the Linux constant's name)
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def _parent_gone():
-    """With PARENT_VARIABLE set: end with that process; return whether it is gone already."""
+    """
+    With PARENT_VARIABLE set: end with that process; return whether it is gone already.
+
+    On Linux, it asks for a SIGTERM when the parent ends; elsewhere that is a no-op.
+    """
     parent = os.environ.get(PARENT_VARIABLE, '')
     if not parent.isdigit():
         return False
-    die_with_parent()
+    if sys.platform.startswith('linux'):
+        PR_SET_PDEATHSIG = 1  # noqa: N806  (the Linux constant's name)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     return os.getppid() != int(parent)  # it ended before the line above
 
 

@@ -42,7 +42,7 @@ from deeplab_ros.engine.image_files import IMAGE_SUFFIXES
 from deeplab_ros.engine.model_zoo import ZOO
 from deeplab_ros.engine.sample_data import DEMO_MODEL, DEMO_PHOTOS, fetch, find_data_dir
 from deeplab_ros.node.dds_profile import use_large_image_profile
-from deeplab_ros.node.ros_main import die_with_parent, run_node
+from deeplab_ros.node.ros_main import PARENT_VARIABLE, run_node
 from deeplab_ros.tools.viewer import ViewerNode
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
@@ -70,15 +70,13 @@ def remove_stale_scratch():
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _die_with_demo():
+def _ignore_ctrl_c():
     """
-    In a child, before exec: SIGTERM when the demo dies, however (even SIGKILL).
+    In a child, before exec: ignore Ctrl-C until the node installs its own handlers.
 
-    Ctrl-C is ignored until the node installs its own handlers: one that lands
-    while Python imports would end it with a traceback. The demo stops its
-    children with SIGTERM, which ends them cleanly at any point.
+    One that lands while Python imports would end it with a traceback. The
+    demo stops its children with SIGTERM, which ends them cleanly at any point.
     """
-    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -126,13 +124,19 @@ class Demo:
         self.dropped = 0  # frames the node replaced by newer ones (its diagnostics say)
         self._deadline = time.monotonic() + READY_TIMEOUT
         python = [sys.executable, '-m']
-        self.deeplab = subprocess.Popen(preexec_fn=_die_with_demo, args=python + [
+        # The children end with the demo, however it ends (even SIGKILL); a check after
+        # they ask Linux for that covers a demo that died while they were starting.
+        self._child_env = dict(os.environ, **{PARENT_VARIABLE: str(os.getpid())})
+        self.deeplab = self._start(python + [
             'deeplab_ros.node.deeplab_node', '--ros-args', '-r', 'image:=/image_raw',
             '-p', f'model_path:={model}', '-p', 'qos:=reliable'])
         self._camera_args = python + [
             'deeplab_ros.tools.camera_node', '--ros-args', '-p', f'source:={source}',
             '-p', f'framerate:={self.framerate}', '-p', f'loop:={bool(self.photos)}',
             '-p', f'max_frames:={self._frames_to_play()}', '-p', 'wait_for_subscribers:=2']
+
+    def _start(self, args):
+        return subprocess.Popen(args, env=self._child_env, preexec_fn=_ignore_ctrl_c)
 
     def _frames_to_play(self):
         if self.photos:
@@ -173,7 +177,7 @@ class Demo:
             if self.ready:
                 print('demo: the deeplab node is active and the viewer subscribed; starting '
                       'the camera', flush=True)
-                self.camera = subprocess.Popen(self._camera_args, preexec_fn=_die_with_demo)
+                self.camera = self._start(self._camera_args)
             elif now > self._deadline:
                 self.problem = (f'the deeplab node did not become active with the viewer '
                                 f'subscribed within {READY_TIMEOUT:.0f} s')
