@@ -42,6 +42,9 @@ SCENARIOS = {
     'triple SIGINT': [signal.SIGINT, 0.02, signal.SIGINT, 0.1, signal.SIGINT],
     'SIGTERM': [signal.SIGTERM],
     'SIGINT then SIGTERM': [signal.SIGINT, 0.05, signal.SIGTERM],
+    # A parent that dies sends one per thread (PR_SET_PDEATHSIG): signals landing inside
+    # the handler itself deadlocked or overflowed it. For 0.5 s, or until it exits.
+    'SIGTERM burst': [(signal.SIGTERM, 0.5)],
 }
 PROMPT = 3.0  # seconds from the first signal to the exit
 
@@ -53,6 +56,11 @@ def interrupt(process, scenario, group=False, expected_code=0):
     for step in SCENARIOS[scenario]:
         if isinstance(step, float):
             time.sleep(step)
+        elif isinstance(step, tuple):
+            signum, seconds = step
+            end = time.monotonic() + seconds
+            while time.monotonic() < end and process.proc.poll() is None:
+                process.proc.send_signal(signum)
         elif group:
             os.killpg(process.proc.pid, step)
         else:
@@ -112,7 +120,8 @@ def test_deeplab_node_while_idle(pascal_model, scenario):
     interrupt(node, scenario)
 
 
-@pytest.mark.parametrize('scenario', ['SIGINT', 'triple SIGINT', 'SIGINT then SIGTERM'])
+@pytest.mark.parametrize('scenario', ['SIGINT', 'triple SIGINT', 'SIGINT then SIGTERM',
+                                      'SIGTERM burst'])
 def test_deeplab_node_while_loading_its_model(ros_process, tmp_path, scenario):
     # A .pb model imports TensorFlow first, which takes seconds: the signal lands there.
     model = tmp_path / 'graph.pb'
@@ -125,7 +134,7 @@ def test_deeplab_node_while_loading_its_model(ros_process, tmp_path, scenario):
 
 
 @pytest.mark.parametrize('scenario', ['SIGINT', 'double SIGINT', 'SIGINT then SIGTERM',
-                                      'SIGTERM'])
+                                      'SIGTERM', 'SIGTERM burst'])
 def test_camera_node_while_streaming(ros_process, data_dir, scenario):
     camera = ros_process(['-m', 'deeplab_ros.tools.camera_node', '--ros-args', '-p',
                           f'source:={data_dir / "images"}', '-p', 'framerate:=30.0',
@@ -137,7 +146,7 @@ def test_camera_node_while_streaming(ros_process, data_dir, scenario):
 
 @pytest.mark.parametrize('module', ['deeplab_ros.tools.viewer',
                                     'deeplab_ros.tools.class_coverage_example'])
-@pytest.mark.parametrize('scenario', ['triple SIGINT', 'SIGTERM'])
+@pytest.mark.parametrize('scenario', ['triple SIGINT', 'SIGTERM', 'SIGTERM burst'])
 def test_viewer_and_example_while_idle(ros_process, module, scenario):
     process = ros_process(['-m', module])
     time.sleep(1.5)  # started and spinning

@@ -25,12 +25,15 @@ SIGTERM) are ignored while the node stops its threads, is destroyed, and only
 then the context is shut down. Every way out exits 0, a failed start exits 1
 with one fatal line under the node's own name.
 
-The executor spins in a thread of its own and sleeps until there is work;
-the main thread waits on an event that signal handlers set (an executor wait
-cannot be interrupted by a Python signal handler, and polling it costs CPU).
+The executor spins in a thread of its own and sleeps until there is work
+(an executor wait cannot be interrupted by a Python signal handler). The main
+thread checks, every 0.1 s, a flag that the signal handlers set: a handler runs
+in the main thread wherever it is, inside a lock it holds or inside another
+handler (a dying parent's SIGTERMs come in a burst), so it must take no lock.
 """
 
 import ctypes
+import inspect
 import os
 from pathlib import Path
 import signal
@@ -45,7 +48,7 @@ from rclpy.signals import SignalHandlerOptions
 
 # SIGHUP: the terminal that started it closed.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-FINISHED_CHECK = 0.1  # seconds between checks of ``finished`` (and of a dead spin thread)
+FINISHED_CHECK = 0.1  # seconds between checks of ``finished`` and of a stop signal
 # Set to the starter's pid (by this package's launch files): the node then ends with
 # it, however it ends. `ros2 launch` killed by SIGTERM or SIGKILL leaves its children.
 PARENT_VARIABLE = 'DEEPLAB_ROS_EXIT_WITH'
@@ -76,6 +79,21 @@ def _initialising_numpy(frame):
     return False
 
 
+def _shutdown_rclpy():
+    """
+    ``rclpy.try_shutdown()`` that leaves the signal handlers alone.
+
+    Kilted's uninstalls rclpy's handlers even where it installed none, and doing
+    so sets SIGINT and SIGTERM to their default for an instant: a signal landing
+    then killed the process (a burst of SIGTERMs did). Humble's and Jazzy's
+    ``try_shutdown`` never touch them.
+    """
+    if 'uninstall_handlers' in inspect.signature(rclpy.try_shutdown).parameters:
+        rclpy.try_shutdown(uninstall_handlers=False)
+    else:
+        rclpy.try_shutdown()
+
+
 class Interrupted(BaseException):
     """A stop signal arrived while the program was starting."""
 
@@ -84,20 +102,26 @@ class StopSignals:
     """
     Turn SIGINT/SIGTERM/SIGHUP into ``requested``; while ``abort_start`` is set, also raise.
 
-    A context manager. On exit both signals are ignored, not restored: the
+    ``requested`` is a plain flag, not an Event: setting an Event takes its lock,
+    and a second signal landing meanwhile deadlocked on it (the node never ended).
+    A context manager. On exit the signals are ignored, not restored: the
     process is only exiting then, and a late SIGTERM (a supervisor, launch's
     escalation) must not turn a clean exit 0 into death by signal.
     """
 
     def __init__(self):
-        self.requested = threading.Event()
+        self.requested = False
         self.abort_start = True
         self._deferred = False
+        self._handling = False  # a signal that lands inside this handler only sets the flag
 
     def _handle(self, signum, frame):
-        first = not self.requested.is_set()
-        self.requested.set()
-        if (first or self._deferred) and self.abort_start:
+        first = not self.requested
+        self.requested = True
+        if self._handling or not self.abort_start or not (first or self._deferred):
+            return
+        self._handling = True
+        try:
             self._deferred = _initialising_numpy(frame)
             if self._deferred:
                 # numpy's C API import (import_array, run by LiteRT as it initialises)
@@ -107,6 +131,8 @@ class StopSignals:
                 again.start()
                 return
             raise Interrupted(signal.Signals(signum).name)
+        finally:
+            self._handling = False
 
     def __enter__(self):
         for signum in STOP_SIGNALS:
@@ -122,9 +148,9 @@ class StopSignals:
 class Spinner:
     """``executor.spin()`` in a thread; an exception there ends the program like one here."""
 
-    def __init__(self, executor, done):
+    def __init__(self, executor):
         self._executor = executor
-        self._done = done
+        self.ended = threading.Event()
         self._stopping = False
         self.error = None
         self._thread = threading.Thread(target=self._spin, name='executor', daemon=True)
@@ -143,7 +169,7 @@ class Spinner:
         except BaseException as err:  # noqa: B902  raised again in the main thread
             self.error = err
         finally:
-            self._done.set()
+            self.ended.set()
 
     def stop(self):
         """Stop spinning and join; raise what the executor thread raised."""
@@ -178,15 +204,15 @@ def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
                             else SingleThreadedExecutor())
                 executor.add_node(node)
                 if threads > 1:
-                    spinner = Spinner(executor, signals.requested)
+                    spinner = Spinner(executor)
                 if hasattr(node, 'start'):
                     node.start()
             finally:
                 # From here on a signal only ends the spin: nothing raises into the
                 # cleanup below (the one place Interrupted can come from is above).
                 signals.abort_start = False
-            spinner = spinner or Spinner(executor, signals.requested)
-            while not signals.requested.wait(FINISHED_CHECK):
+            spinner = spinner or Spinner(executor)
+            while not signals.requested and not spinner.ended.wait(FINISHED_CHECK):
                 if finished and finished(node):
                     break
             spinner.stop()
@@ -194,7 +220,7 @@ def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
         except startup_errors as err:
             # A signal can surface as another error: pybind11 turns one raised while a
             # module initialises (importing LiteRT, say) into an ImportError.
-            if not signals.requested.is_set():
+            if not signals.requested:
                 logger = node.get_logger() if node else rclpy.logging.get_logger('deeplab_ros')
                 logger.fatal(f'cannot start: {err}')
                 code = 1
@@ -210,5 +236,5 @@ def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
                 if hasattr(node, 'close'):
                     node.close()
                 node.destroy_node()
-            rclpy.try_shutdown()
+            _shutdown_rclpy()
     return code
