@@ -152,11 +152,11 @@ def test_the_spinner_ignores_rclpys_invalid_handle_only_while_stopping():
         def shutdown(self, timeout_sec=None):
             self.stop.set()
 
-    spinner = Spinner(Executor(), threading.Event())
+    spinner = Spinner(Executor())
     spinner.stop()  # no error: it came from shutdown itself
     early = Executor()
     early.stop.set()
-    broken = Spinner(early, threading.Event())
+    broken = Spinner(early)
     broken._thread.join(5)
     with pytest.raises(InvalidHandle):
         broken.stop()
