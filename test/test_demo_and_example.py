@@ -115,6 +115,14 @@ def test_class_coverage_example(pascal_model, data_dir):
                 break
             harness.publisher.publish(harness.frame(bird, 'bgr8', f'coverage-{i}'))
         assert 'class covers' in example.output, example.output
+        # The example's line can come before its message reaches this process (or before
+        # its publisher has matched this subscription): more frames, until one arrives.
+        deadline = time.monotonic() + 20
+        while not coverage and time.monotonic() < deadline:
+            harness.publisher.publish(harness.frame(bird, 'bgr8', 'coverage-more'))
+            end = time.monotonic() + 1.0
+            while not coverage and time.monotonic() < end:
+                time.sleep(0.05)
         assert coverage and abs(coverage[-1].data - expected) < 1e-6
         assert 0.15 < coverage[-1].data < 0.3
     finally:
