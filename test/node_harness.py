@@ -42,6 +42,14 @@ OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
 HARNESS_TIMEOUT = 30.0  # seconds for the harness to start or close
 
 
+def wait_for(predicate, timeout):
+    """Poll ``predicate`` until it is true or ``timeout`` s pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()
+
+
 def bounded(timeout, what, work):
     """
     Run ``work()`` in a thread for at most ``timeout`` s; past that, dump every stack and fail.

@@ -22,7 +22,7 @@ import time
 
 import cv2
 from lint_paths import REPO
-from node_harness import Harness, start_node
+from node_harness import Harness, start_node, wait_for
 import numpy as np
 from PIL import Image as PilImage
 import pytest
@@ -120,9 +120,7 @@ def test_class_coverage_example(pascal_model, data_dir):
         deadline = time.monotonic() + 20
         while not coverage and time.monotonic() < deadline:
             harness.publisher.publish(harness.frame(bird, 'bgr8', 'coverage-more'))
-            end = time.monotonic() + 1.0
-            while not coverage and time.monotonic() < end:
-                time.sleep(0.05)
+            wait_for(lambda: coverage, 1.0)
         assert coverage and abs(coverage[-1].data - expected) < 1e-6
         assert 0.15 < coverage[-1].data < 0.3
     finally:

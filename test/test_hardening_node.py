@@ -25,7 +25,7 @@ from conftest import RosProcess
 import cv2
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
-from node_harness import harnessed, running_node
+from node_harness import harnessed, running_node, wait_for
 import numpy as np
 import pytest
 from test_lifecycle import Camera
@@ -275,21 +275,17 @@ def test_the_demos_children_and_scratch_folder_go_with_it(data_dir, tmp_path, si
     children = []
     try:
         assert demo.wait_for_output('starting the camera', timeout=60), demo.output
+        # The camera is started just after the line.
+        assert wait_for(lambda: len(children_of(demo.proc.pid)) == 2, 10)
         children = children_of(demo.proc.pid)
-        deadline = time.monotonic() + 10  # the camera is started just after the line
-        while len(children) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-            children = children_of(demo.proc.pid)
         assert len(children) == 2
         scratch = list(Path(tempfile.gettempdir()).glob(f'deeplab_demo_{demo.proc.pid}_*'))
         assert len(scratch) == 1
         demo.proc.send_signal(signum)
         demo.proc.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not [pid for pid in children if alive(pid)], [
-            command_of(pid) for pid in children if alive(pid)]
+        wait_for(lambda: not any(alive(pid) for pid in children), 10)
+        left = [pid for pid in children if alive(pid)]
+        assert not left, [command_of(pid) for pid in left]
         if signum == signal.SIGHUP:                  # a clean stop: it removes its own
             assert demo.proc.returncode == 0 and not scratch[0].exists(), demo.output
         else:                                        # killed: the next demo removes it

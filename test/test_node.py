@@ -28,7 +28,7 @@ from deeplab_ros.engine.datasets import pascal_colormap
 from deeplab_ros.engine.model_loading import load_model
 from deeplab_ros.engine.segmenter import Segmenter
 from deeplab_ros.node.image_encoding import image_to_array
-from node_harness import Harness, start_node
+from node_harness import Harness, start_node, wait_for
 import numpy as np
 import pytest
 from rclpy.qos import ReliabilityPolicy
@@ -292,13 +292,6 @@ except KeyboardInterrupt:
 node.destroy_node()
 rclpy.try_shutdown()
 """
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.mark.parametrize('size', [(640, 480), (1280, 720)])
