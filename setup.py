@@ -15,10 +15,18 @@
 """Build script for the deeplab_ros ament_python package."""
 
 from glob import glob
+import os
 
 from setuptools import find_packages, setup
 
 package_name = 'deeplab_ros'
+
+
+def share(folder: str) -> tuple[str, list[str]]:
+    """Install every file of ``folder`` to share/, so that a new launch or config file ships."""
+    files = [path for path in sorted(glob(folder + '/*')) if os.path.isfile(path)]
+    return ('share/' + package_name + '/' + folder, files)
+
 
 setup(
     name=package_name,
@@ -26,10 +34,9 @@ setup(
     packages=find_packages(exclude=['test']),
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
-        ('share/' + package_name, ['package.xml']),
-        ('share/' + package_name + '/launch', glob('launch/*.launch.py')),
-        ('share/' + package_name + '/config', glob('config/*.yaml') + glob('config/*.xml')
-         + glob('config/*.rviz')),
+        ('share/' + package_name, ['package.xml', 'LICENSE']),
+        share('launch'),
+        share('config'),
     ],
     install_requires=['setuptools'],
     zip_safe=True,
@@ -37,7 +44,8 @@ setup(
     maintainer_email='dev@deeplab-ros.invalid',
     description='Live DeepLab semantic segmentation for ROS 2 camera streams.',
     license='Apache-2.0',
-    tests_require=['pytest'],
+    # rosdep installs these from package.xml's test_depend; pip, with .[test].
+    extras_require={'test': ['hypothesis', 'pytest', 'PyYAML']},
     entry_points={
         'console_scripts': [
             'deeplab-segment = deeplab_ros.tools.segment_cli:main',
