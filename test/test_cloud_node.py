@@ -229,7 +229,8 @@ def test_tolerance_half_resolution_and_depth_that_cannot_be_aligned(pascal_model
         color = rig.harness.frame(bird, 'bgr8', 'half')
         points = np.frombuffer(bytes(rig.cloud_for(
             color, rig.depth_msg(half, '16UC1', color.header.stamp), info).data), POINT)
-        hx, hcx = FX * half.shape[1] / width, (width - 1) / 2 * half.shape[1] / width
+        # Centre-aligned scaling, as the labels: cx' = (cx + 0.5) * s - 0.5.
+        hx, hcx = FX * half.shape[1] / width, width / 2 * half.shape[1] / width - 0.5
         u = (points['x'] * hx / points['z'] + hcx)
         np.testing.assert_allclose(u, np.rint(u), atol=1e-3)
         assert 0.2 * half.size < len(points) <= half.size

@@ -22,11 +22,12 @@ import pytest
 
 
 class MemorySource:
-    """A source like the camera subscription: one slot, the newest frame wins."""
+    """A source like a camera subscription: one slot, the newest frame wins."""
 
-    def __init__(self):
-        self._cond = threading.Condition()
+    def __init__(self, cond, name='camera'):
+        self._cond = cond
         self._frame = None
+        self.name = name
         self.taken = 0
 
     def put(self, frame):
@@ -42,35 +43,55 @@ class MemorySource:
         self.taken += frame is not None
         return frame
 
-    def wait(self, timeout):
-        with self._cond:
-            if self._frame is None:
-                self._cond.wait(timeout)
+    def has_frame(self):
+        return self._frame is not None
+
+
+class MemoryWaiter:
+    """Waits on memory sources sharing its condition, like the node's wait set."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+
+    def wait(self, sources, timeout):
+        with self.cond:
+            if not any(source.has_frame() for source in sources):
+                self.cond.wait(timeout)
 
     def interrupt(self):
-        with self._cond:
-            self._cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+
+class Settings:
+    """The live settings: the pipeline reads ``rate``; the test's ``wanted`` set."""
+
+    def __init__(self, rate=0.0, wanted=True):
+        self.rate, self.wanted = rate, wanted
 
 
 class Recorder:
     """Stages that record what passed; ``gate`` holds the model until released."""
 
-    def __init__(self, rate=0.0, fail=None):
-        self.settings = {'rate': rate, 'wanted': True}
+    def __init__(self, rate=0.0, fail=None, cameras=1):
+        self.settings = Settings(rate)
         self.fail = fail or {}
         self.gate = threading.Event()
         self.gate.set()
         self.entered = threading.Event()
         self.finished = []
+        self.served = []  # the camera of each finished frame
         self.errors = []
-        self.source = MemorySource()
+        self.waiter = MemoryWaiter()
+        self.sources = [MemorySource(self.waiter.cond, f'camera{i}') for i in range(cameras)]
+        self.source = self.sources[0]
         self.pipeline = FramePipeline(self.prepare, self.infer, self.finish,
-                                      lambda: dict(self.settings), self.on_error,
-                                      wanted=lambda settings: settings['wanted'])
-        self.pipeline.set_source(self.source)
+                                      lambda: self.settings, self.on_error,
+                                      wanted=lambda source, settings: settings.wanted)
+        self.pipeline.set_sources(self.sources, self.waiter)
 
     def _maybe_fail(self, stage, job):
-        if self.fail.get(stage) == job.frame:
+        if stage in self.fail and job.frame.startswith(self.fail[stage]):
             raise ValueError(f'{stage} broke on {job.frame}')
 
     def prepare(self, job):
@@ -84,8 +105,9 @@ class Recorder:
     def finish(self, job):
         self._maybe_fail('finish', job)
         self.finished.append(job.frame)
+        self.served.append(job.source.name)
 
-    def on_error(self, stage, err):
+    def on_error(self, stage, err, job):
         self.errors.append((stage, str(err)))
 
     def wait_finished(self, count, timeout=5.0):
@@ -122,14 +144,14 @@ def test_only_the_newest_frame_waits(recorder):
 
 def test_unwanted_frames_are_not_taken_but_sampled_once_a_second(recorder):
     rec = recorder()
-    rec.settings['wanted'] = False
+    rec.settings.wanted = False
     rec.source.put('first')               # sampled: taken and dropped unseen
     time.sleep(0.3)
     assert rec.source.taken == 1
     rec.source.put('unwanted')
     time.sleep(0.3)
     assert rec.source.taken == 1 and not rec.finished
-    rec.settings['wanted'] = True         # someone subscribed
+    rec.settings.wanted = True         # someone subscribed
     assert rec.wait_finished(1, timeout=2.0) == ['unwanted']
 
 
@@ -140,7 +162,7 @@ def test_a_rate_change_applies_to_the_wait_already_started(recorder):
     rec.source.put('second')
     time.sleep(0.3)
     assert rec.finished == ['first']    # held back by the rate
-    rec.settings['rate'] = 50.0
+    rec.settings.rate = 50.0
     rec.pipeline.wake()
     assert rec.wait_finished(2, timeout=3.0) == ['first', 'second']
 
@@ -180,7 +202,7 @@ def test_an_error_in_the_settings_does_not_kill_a_thread(recorder):
     while not rec.errors and time.monotonic() < deadline:
         time.sleep(0.005)
     assert rec.errors and rec.errors[0][0] == 'internal'
-    rec.settings = {'rate': 0.0, 'wanted': True}
+    rec.settings = Settings()
     rec.source.put('y')
     assert 'y' in rec.wait_finished(1)
     assert rec.pipeline.alive
@@ -244,3 +266,89 @@ def test_a_stage_slower_than_stop_never_runs_beside_a_second_inference_thread(re
     rec.pipeline.start()
     rec.source.put('next')
     assert rec.wait_finished(1) == ['next'] and most[0] == 1
+
+
+# Several cameras, one model ---------------------------------------------------------
+
+
+def feed(sources_and_periods, stop):
+    """Put numbered frames on each source at its period until ``stop`` is set."""
+    def run(source, period):
+        number = 0
+        while not stop.is_set():
+            number += 1
+            source.put(f'{source.name}:{number}')
+            stop.wait(period)
+    threads = [threading.Thread(target=run, args=item, daemon=True)
+               for item in sources_and_periods]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def served_counts(rec, frames, timeout=20.0):
+    """Let ``frames`` frames finish; return how many each camera got, by name."""
+    assert len(rec.wait_finished(frames, timeout)) >= frames
+    served = rec.served[:frames]
+    return {source.name: served.count(source.name) for source in rec.sources}
+
+
+def slow_model(rec, seconds):
+    def infer(job):
+        time.sleep(seconds)
+    rec.pipeline._stages['infer'] = infer
+
+
+@pytest.mark.parametrize('periods', [(0.001, 0.001, 0.001), (0.001, 0.01, 0.01)],
+                         ids=['equal rates', 'one camera at 10x'])
+def test_cameras_with_frames_waiting_are_served_in_turn(recorder, periods):
+    rec = recorder(cameras=3)
+    slow_model(rec, 0.01)  # slower than any camera: every camera always has a frame
+    stop = threading.Event()
+    feed(zip(rec.sources, periods), stop)
+    try:
+        counts = served_counts(rec, 60)
+    finally:
+        stop.set()
+    assert min(counts.values()) >= 0.8 * max(counts.values()), counts
+    for name, frame in zip(rec.served, rec.finished):
+        assert frame.startswith(name + ':')  # each job keeps its own camera's frame
+
+
+def test_a_camera_that_stops_or_fails_does_not_hold_the_others(recorder):
+    rec = recorder(cameras=3, fail={'prepare': 'camera2:'})  # every camera2 frame is bad
+    stop = threading.Event()
+    feed([(rec.sources[0], 0.005), (rec.sources[2], 0.002)], stop)  # camera1 never sends
+    try:
+        assert len(rec.wait_finished(20, timeout=10)) >= 20
+    finally:
+        stop.set()
+    assert set(rec.served) == {'camera0'}
+    assert rec.errors and all(stage == 'prepare' for stage, _ in rec.errors)
+
+
+def test_the_rate_limits_each_camera_not_the_node():
+    clock = [0.0]
+    finished = []
+    waiter = MemoryWaiter()
+    sources = [MemorySource(waiter.cond, name) for name in ('front', 'rear')]
+    pipeline = FramePipeline(lambda job: None, lambda job: None,
+                             lambda job: finished.append(job.source.name),
+                             lambda: Settings(rate=1.0), lambda *args: None,
+                             clock=lambda: clock[0])
+    pipeline.set_sources(sources, waiter)
+    for source in sources:
+        source.put(source.name)
+    first, second = pipeline._take(), pipeline._take()
+    assert {first.source.name, second.source.name} == {'front', 'rear'}  # both at once
+    sources[0].put('front again')
+    clock[0] = 0.5                        # half a period: front must wait, rear has nothing
+    pipeline.wake()
+    taker = threading.Thread(target=lambda: finished.append(pipeline._take()), daemon=True)
+    taker.start()
+    taker.join(0.3)
+    assert taker.is_alive()               # held back by front's own period
+    clock[0] = 1.0
+    pipeline.stop(timeout=0.1)
+    taker.join(3)
+    assert not taker.is_alive()

@@ -22,6 +22,10 @@ import numpy as np
 
 MAX_LABELS_BYTES = 1 << 20  # 256 class names are a few KB
 
+# Other names the same class goes by: PASCAL VOC's own file calls class 20 tvmonitor.
+ALIASES = {'tvmonitor': 'tv', 'tv_monitor': 'tv', 'airplane': 'aeroplane',
+           'motorcycle': 'motorbike', 'dining_table': 'diningtable',
+           'potted_plant': 'pottedplant'}
 PASCAL_CLASSES = (
     'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
     'chair', 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
@@ -97,9 +101,10 @@ class Dataset:
     def class_id(self, name_or_id):
         """Resolve a class name (case-insensitive) or numeric id to an id."""
         text = str(name_or_id).strip()
-        if text.isdigit() and int(text) < self.num_classes:
+        if text.isascii() and text.isdigit() and int(text) < self.num_classes:
             return int(text)
         lowered = [n.lower() for n in self.class_names]
+        text = ALIASES.get(text.lower(), text)
         if text.lower() in lowered:
             return lowered.index(text.lower())
         raise ValueError(f"unknown class '{text}' for dataset {self.name}; "

@@ -37,16 +37,17 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 class CloudOutput:
     """The depth and camera_info inputs and the ``~/points`` publisher of one node."""
 
-    def __init__(self, node, qos):
+    def __init__(self, node, qos, prefix, warn):
         self._node = node
         self._qos = qos
-        self.publisher = node.create_lifecycle_publisher(PointCloud2, '~/points', qos)
+        self._warn = warn
+        self.publisher = node.create_lifecycle_publisher(PointCloud2, f'~/{prefix}points', qos)
         self.depth = DepthInput()
         self._subscriptions = []
         self.problem = None     # why the last frame had no cloud, for the diagnostics
         self.clouds = 0         # clouds built (none while nobody subscribes)
-        self.depth_topic = node.resolve_topic_name('depth')
-        self.info_topic = node.resolve_topic_name('camera_info')
+        self.depth_topic = node.resolve_topic_name(prefix + 'depth')
+        self.info_topic = node.resolve_topic_name(prefix + 'camera_info')
 
     @property
     def wanted(self):
@@ -58,9 +59,9 @@ class CloudOutput:
         depth_qos = QoSProfile(depth=1, reliability=reliability, history=self._qos.history,
                                durability=self._qos.durability)
         self._subscriptions = [
-            self._node.create_subscription(Image, 'depth', self._on_depth, depth_qos, raw=True),
+            self._node.create_subscription(Image, self.depth_topic, self._on_depth, depth_qos, raw=True),
             self._node.create_subscription(
-                CameraInfo, 'camera_info', self._on_camera_info,
+                CameraInfo, self.info_topic, self._on_camera_info,
                 QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))]
 
     def unsubscribe(self):
@@ -86,17 +87,17 @@ class CloudOutput:
         """Build and publish the cloud of one segmented frame; False (and ``problem``) if none."""
         if self.depth.camera_info is None:
             return self._fail(f'no camera_info on {self.info_topic} yet: no cloud')
-        view = self.depth.match(header.nanoseconds, settings['depth_tolerance'])
+        view = self.depth.match(header.nanoseconds, settings.depth_tolerance)
         if view is None:
             return self._fail(f'no depth frame on {self.depth_topic} within '
-                              f"{settings['depth_tolerance']} s of the color frame's stamp")
+                              f"{settings.depth_tolerance} s of the color frame's stamp")
         k, width, height = self.depth.camera_info
         try:
             depth = depth_in_metres(depth_to_array(view), view.encoding)
             points = labeled_points(
                 depth, labels, Intrinsics.from_k(k, width, height), colormap,
-                settings['cloud_stride'], settings['cloud_ids'] if len(settings['cloud_ids'])
-                else None, settings['min_depth'], settings['max_depth'])
+                settings.cloud_stride, list(settings.cloud_ids) or None, settings.min_depth,
+                settings.max_depth)
         except ValueError as err:  # AlignmentError, ImageError: one clear warning
             return self._fail(str(err), kind=getattr(err, 'kind', AlignmentError.kind))
         frame_id = view.header.frame_id
@@ -107,7 +108,7 @@ class CloudOutput:
 
     def _fail(self, problem, kind='cloud'):
         self.problem = problem
-        self._node.warn_throttled(kind, f'~/points: {problem}')
+        self._warn(kind, f'{self.publisher.topic_name}: {problem}')
         return False
 
     def report(self, span):

@@ -49,14 +49,19 @@ def ros_distro(environ=os.environ):
     return None
 
 
+def release_variable(environ=os.environ):
+    """Return the profile variable this ROS 2 release's Fast DDS reads."""
+    if ros_distro(environ) in _FAST_DDS_2_DISTROS:
+        return 'FASTRTPS_DEFAULT_PROFILES_FILE'
+    return 'FASTDDS_DEFAULT_PROFILES_FILE'
+
+
 def profile_variable(environ=os.environ):
     """Return the variable to set for our profile, or None when one is already set."""
     if environ.get('FASTDDS_DEFAULT_PROFILES_FILE') or environ.get(
             'FASTRTPS_DEFAULT_PROFILES_FILE'):
         return None
-    if ros_distro(environ) in _FAST_DDS_2_DISTROS:
-        return 'FASTRTPS_DEFAULT_PROFILES_FILE'
-    return 'FASTDDS_DEFAULT_PROFILES_FILE'
+    return release_variable(environ)
 
 
 def use_large_image_profile(environ=os.environ):

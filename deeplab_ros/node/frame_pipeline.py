@@ -15,31 +15,38 @@
 """
 The node's frame pipeline, free of ROS: pull the newest frame, infer, publish.
 
-The inference thread pulls a frame from its source only when it is ready for
-one (the rate allows it, someone wants the outputs, the last frame is
-handed over), so frames that arrive meanwhile are replaced where they wait
+The inference thread pulls a frame from a camera only when it is ready for
+one (the camera's rate allows it, someone wants its outputs, the last frame
+is handed over), so frames that arrive meanwhile are replaced where they wait
 and never cost a copy. It prepares the frame and runs the model; the output
-thread finishes and publishes it, so one frame's post-processing overlaps
-the next frame's inference. At most one frame waits between the two threads:
-a slow model never builds a queue.
+thread finishes and publishes it, so one frame's post-processing overlaps the
+next frame's inference. At most one frame waits between the two threads: a
+slow model never builds a queue.
 
-A source has ``take()`` (the newest frame or None), ``wait(timeout)`` (until
-a frame may be there) and ``interrupt()`` (end a wait now, from any thread).
+Several cameras share the one model fairly: each keeps only its newest frame,
+and the cameras with a frame waiting are served in turn (round robin from the
+one after the camera served last), so a camera that floods, stops or sends
+bad frames takes no more than its turn. ``rate`` limits each camera.
+
+A camera (a *source*) has ``take()`` (its newest frame or None). A *waiter*
+has ``wait(sources, timeout)`` (until one of them may have a frame) and
+``interrupt()`` (end a wait now, from any thread).
 
 Neither thread can die from an exception: each one is reported through
-``on_error(stage, error)`` and counted, and the loop goes on with the next
-frame. ``stop()`` always joins both threads.
+``on_error(stage, error, job)`` and counted, and the loop goes on with the
+next frame. ``stop()`` always joins both threads.
 """
 
 from dataclasses import dataclass
 import threading
 import time
+from typing import Any, Callable, Optional
 
 MAX_WAIT = 1.0  # longest single sleep, so stop(), rate changes and huge periods stay prompt
 ERROR_PAUSE = 0.1  # after an unexpected error, before the thread tries again
-IDLE_CHECK = 0.1  # how often an unwanted pipeline looks whether someone subscribed
-# An unwanted or rate-limited pipeline still takes a frame this often (the input rate
-# stays known).
+IDLE_CHECK = 0.1  # how often an unwanted camera is looked at again (someone subscribed?)
+# An unwanted or rate-limited camera still has a frame taken this often (its input
+# rate stays known).
 IDLE_SAMPLE = 1.0
 
 
@@ -51,16 +58,27 @@ class PipelineBusy(RuntimeError):
 class Job:
     """One frame on its way through the pipeline; each stage fills in its fields."""
 
-    frame: object            # what the source gave (serialized message bytes)
-    settings: dict           # read once, when the frame was taken
-    wanted: object           # what wanted(settings) said for it
+    source: Any              # the camera it came from
+    frame: Any               # what the source gave (serialized message bytes)
+    settings: Any            # the settings snapshot taken with the frame (its ``rate``...)
+    wanted: Any              # what wanted(source, settings) said for it
     # prepare:
-    header: object = None    # the input's header, copied to every output
-    image: object = None     # the decoded camera image, HxWx3
-    order: str = None        # its channel order, 'rgb' or 'bgr'
-    prepared: object = None  # the model batch and its geometry (segmenter.Prepared)
+    header: Any = None       # the input's header, copied to every output
+    image: Any = None        # the decoded camera image, HxWx3
+    order: Optional[str] = None  # its channel order, 'rgb' or 'bgr'
+    prepared: Any = None     # the model batch and its geometry (segmenter.Prepared)
     # infer:
-    labels: object = None    # the model's class ids for the whole batch
+    labels: Any = None       # the model's class ids for the whole batch
+    confidence: Any = None   # the model's confidence per pixel, or None
+
+
+class _Lane:
+    """The pipeline's bookkeeping for one source: when it was last served and sampled."""
+
+    def __init__(self, source):
+        self.source = source
+        self.last_start = float('-inf')
+        self.last_sample = float('-inf')
 
 
 class FramePipeline:
@@ -68,32 +86,36 @@ class FramePipeline:
     Run ``prepare(job)`` and ``infer(job)`` on one thread, ``finish(job)`` on another.
 
     ``settings()`` returns a snapshot of the live settings; its ``rate``
-    (frames per second, 0 for every frame) paces the inference thread.
-    ``wanted(settings)`` false means nobody wants outputs: frames are not taken;
-    otherwise its value goes with the frame (``job.wanted``).
+    (frames per second and camera, 0 for every frame) paces each camera.
+    ``wanted(source, settings)`` false means nobody wants that camera's
+    outputs: its frames are not taken; otherwise its value goes with the
+    frame (``job.wanted``).
     """
 
-    def __init__(self, prepare, infer, finish, settings, on_error, wanted=lambda s: True,
-                 clock=time.monotonic):
+    def __init__(self, prepare: Callable, infer: Callable, finish: Callable,
+                 settings: Callable, on_error: Callable,
+                 wanted: Callable = lambda source, settings: True, clock=time.monotonic):
         self._stages = {'prepare': prepare, 'infer': infer, 'finish': finish}
         self._settings = settings
         self._wanted = wanted
         self._on_error = on_error
         self._clock = clock
         self._cond = threading.Condition()
-        self._source = None
+        self._lanes = []
+        self._waiter = None
+        self._next = 0           # the lane looked at first: the one after the last served
         self._result = None      # the one job waiting for the output thread
         self._stopping = False
-        self._last_start = float('-inf')  # when the last processed frame was taken
-        self._last_sample = float('-inf')
         self._threads = []
         self._in_stage = {}      # thread id -> (stage, since): what runs now
         self.errors = {}         # stage -> count
 
-    def set_source(self, source):
-        """Pull frames from ``source`` from now on (a pending wait on the old one ends)."""
+    def set_sources(self, sources, waiter=None):
+        """Pull frames from ``sources`` (a list) from now on; a pending wait ends."""
         with self._cond:
-            old, self._source = self._source, source
+            old, self._waiter = self._waiter, waiter
+            self._lanes = [_Lane(source) for source in sources]
+            self._next = 0
             self._cond.notify_all()
         if old is not None:
             old.interrupt()
@@ -102,9 +124,9 @@ class FramePipeline:
         """Re-read the settings now (a rate change applies at once)."""
         with self._cond:
             self._cond.notify_all()
-            source = self._source
-        if source is not None:
-            source.interrupt()
+            waiter = self._waiter
+        if waiter is not None:
+            waiter.interrupt()
 
     # Life cycle ---------------------------------------------------------------
 
@@ -174,9 +196,9 @@ class FramePipeline:
                     if not self._stopping:
                         self._cond.wait(ERROR_PAUSE)
 
-    def _report(self, stage, error):
+    def _report(self, stage, error, job=None):
         self.errors[stage] = self.errors.get(stage, 0) + 1
-        self._on_error(stage, error)
+        self._on_error(stage, error, job)
 
     def _pause(self, seconds):
         with self._cond:
@@ -184,36 +206,42 @@ class FramePipeline:
                 self._cond.wait(seconds)
 
     def _take(self):
-        """Wait until the rate allows a frame, it is wanted and one is there; None if stopping."""
+        """Wait until a camera's rate allows a frame, it is wanted and there; None if stopping."""
         while not self._stopping:
             settings = self._settings()
-            rate = settings.get('rate', 0.0)
-            remaining = self._last_start + (1.0 / rate if rate > 0 else 0.0) - self._clock()
-            source = self._source
-            if remaining > 0:
-                # Rate-limited: a sample keeps the input rate known, but only while
-                # more than a sample interval is left, so the newest frame at the end
-                # of the wait is never the one dropped.
-                if remaining > IDLE_SAMPLE:
-                    self._sample(source)
-                self._pause(min(remaining, MAX_WAIT, IDLE_SAMPLE))
-            elif source is None:
-                self._pause(MAX_WAIT)
-            elif not (wanted := self._wanted(settings)):
-                self._sample(source)
-                self._pause(IDLE_CHECK)
+            period = 1.0 / settings.rate if settings.rate > 0 else 0.0
+            lanes, waiter, first = self._lanes, self._waiter, self._next
+            wait_for, pause = [], MAX_WAIT
+            for index in range(len(lanes)):
+                lane = lanes[(first + index) % len(lanes)]
+                remaining = lane.last_start + period - self._clock()
+                if remaining > 0:
+                    # Rate-limited: a sample keeps the input rate known, but only while
+                    # more than a sample interval is left, so the newest frame at the end
+                    # of the wait is never the one dropped.
+                    if remaining > IDLE_SAMPLE:
+                        self._sample(lane)
+                    pause = min(pause, remaining, IDLE_SAMPLE)
+                elif not (wanted := self._wanted(lane.source, settings)):
+                    self._sample(lane)
+                    pause = min(pause, IDLE_CHECK)
+                elif (frame := lane.source.take()) is not None:
+                    self._next = (first + index + 1) % len(lanes)
+                    lane.last_start = self._clock()
+                    return Job(lane.source, frame, settings, wanted)
+                else:
+                    wait_for.append(lane.source)
+            if wait_for and waiter is not None:
+                waiter.wait(wait_for, pause)
             else:
-                frame = source.take()
-                if frame is not None:
-                    return Job(frame, settings, wanted)
-                source.wait(MAX_WAIT)
+                self._pause(pause)
         return None
 
-    def _sample(self, source):
+    def _sample(self, lane):
         """Take and drop a frame once per IDLE_SAMPLE: the source counts what arrived."""
-        if source is not None and self._clock() - self._last_sample >= IDLE_SAMPLE:
-            self._last_sample = self._clock()
-            source.take()
+        if self._clock() - lane.last_sample >= IDLE_SAMPLE:
+            lane.last_sample = self._clock()
+            lane.source.take()
 
     def _run_stage(self, stage, job):
         me = threading.get_ident()
@@ -221,7 +249,7 @@ class FramePipeline:
         try:
             return self._stages[stage](job)
         except Exception as err:  # noqa: B902  a bad frame or a model error: next frame
-            self._report(stage, err)
+            self._report(stage, err, job)
             return False
         finally:
             self._in_stage.pop(me, None)
@@ -230,7 +258,6 @@ class FramePipeline:
         job = self._take()
         if job is None:
             return
-        self._last_start = self._clock()
         if self._run_stage('prepare', job) is False or self._run_stage('infer', job) is False:
             return
         with self._cond:

@@ -13,16 +13,19 @@
 # limitations under the License.
 
 """
-The camera subscription as the frame pipeline's source: it takes the newest frame when ready.
+Camera subscriptions as the frame pipeline's sources: frames are taken only when wanted.
 
-The subscription sits in a callback group that never executes, so the
-executor neither waits on it nor takes its messages; with keep-last 1 the
+The subscriptions sit in a callback group that never executes, so the
+executor neither waits on them nor takes their messages; with keep-last 1 the
 DDS reader keeps only the newest frame. The pipeline thread waits on a wait
-set of its own and takes (serialized: no deserialization) only the frame it
-will process. A frame replaced meanwhile costs no Python work at all:
-measured 0.3 ms (640x480) and 0.5 ms (1280x720) of DDS work per dropped
-frame, against 2.6 and 5.8 ms when an executor takes every frame.
+set of its own (``FrameWaiter``: every camera that is due, in one wait) and
+takes (serialized: no deserialization) only the frame it will process. A
+frame replaced meanwhile costs no Python work at all: measured 0.3 ms
+(640x480) and 0.5 ms (1280x720) of DDS work per dropped frame, against 2.6
+and 5.8 ms when an executor takes every frame.
 """
+
+from contextlib import ExitStack
 
 from deeplab_ros.node.arrivals import ArrivalCounter
 from rclpy.callback_groups import CallbackGroup
@@ -44,13 +47,16 @@ class _NeverExecuted(CallbackGroup):
         pass
 
 
+NEVER_EXECUTED = _NeverExecuted()
+
+
 def _unused(*args):
     """Stand-in callback: the executor never calls it."""
 
 
 class SubscriptionSource:
     """
-    ``take()``, ``wait(timeout)`` and ``interrupt()`` over one raw subscription of ``node``.
+    ``take()`` over one raw subscription of ``node``, which the executor never serves.
 
     ``on_taken(arrived)`` is told how many frames the publisher sent since the
     last take (from its sequence numbers), the frames never taken included, or
@@ -58,12 +64,9 @@ class SubscriptionSource:
     """
 
     def __init__(self, node, msg_type, topic, qos, on_taken):
-        group = _NeverExecuted()
         self._node = node
         self.subscription = node.create_subscription(msg_type, topic, _unused, qos,
-                                                     callback_group=group, raw=True)
-        self._guard = node.create_guard_condition(_unused, callback_group=group)
-        self._wait_set = _rclpy.WaitSet(1, 1, 0, 0, 0, 0, node.context.handle)
+                                                     callback_group=NEVER_EXECUTED, raw=True)
         self._on_taken = on_taken
         self._arrivals = ArrivalCounter()
         self._topic = topic
@@ -83,13 +86,34 @@ class SubscriptionSource:
         self._on_taken(self._arrivals.count(info, publishers))
         return raw
 
-    def wait(self, timeout):
-        """Block until a frame may be there, ``interrupt()`` or ``timeout`` seconds."""
+    def destroy(self):
+        """Destroy the subscription (deferred by rclpy while a wait or take uses it)."""
+        self._node.destroy_subscription(self.subscription)
+
+
+class FrameWaiter:
+    """
+    ``wait(sources, timeout)`` on several cameras at once; ``interrupt()`` ends it.
+
+    A source's ``subscription`` is its current rclpy subscription, or None
+    while it has none (then only a timeout or an interrupt ends the wait).
+    """
+
+    def __init__(self, node, capacity):
+        self._node = node
+        self._guard = node.create_guard_condition(_unused, callback_group=NEVER_EXECUTED)
+        self._wait_set = _rclpy.WaitSet(capacity, 1, 0, 0, 0, 0, node.context.handle)
+
+    def wait(self, sources, timeout):
+        """Block until a frame may be there on one of ``sources``, ``interrupt()`` or timeout."""
         try:
-            with self.subscription.handle, self._guard.handle:
+            with ExitStack() as handles:
+                handles.enter_context(self._guard.handle)
                 self._wait_set.clear_entities()
-                self._wait_set.add_subscription(self.subscription.handle)
                 self._wait_set.add_guard_condition(self._guard.handle)
+                for subscription in filter(None, (s.subscription for s in sources)):
+                    handles.enter_context(subscription.handle)
+                    self._wait_set.add_subscription(subscription.handle)
                 self._wait_set.wait(int(timeout * 1e9))
         except InvalidHandle:
             pass
@@ -101,6 +125,4 @@ class SubscriptionSource:
             pass
 
     def destroy(self):
-        """Destroy the subscription (deferred by rclpy while a wait or take uses it)."""
-        self._node.destroy_subscription(self.subscription)
         self._node.destroy_guard_condition(self._guard)

@@ -19,15 +19,18 @@ One table drives declaration, ``ros2 param describe`` texts, validation of
 runtime changes, and the tests that keep ``config/deeplab.yaml`` in step.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, make_dataclass, replace
+import re
 
 from deeplab_ros.engine.model_zoo import DEFAULT_MODEL
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType, SetParametersResult)
-from rclpy.exceptions import ParameterUninitializedException
 from rclpy.parameter import Parameter
 
 MIN_RATE = 0.01  # Hz: one frame every 100 s; smaller positive rates are refused
+# A camera name becomes a topic name token (front/image, ~/front/label_map): ROS allows
+# letters, digits and single underscores, not starting with a digit.
+NAME_TOKEN = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,21 @@ class Spec:
     choices: tuple = None
     dynamic_typing: bool = False  # accept any type, e.g. a device given as 0 or /dev/video0
 
+    def __post_init__(self):
+        # Lists are dynamically typed: `[15]` arrives as an integer array, and `[]` from
+        # the command line as a bool array; ``check`` says what a list may hold.
+        if isinstance(self.default, list):
+            object.__setattr__(self, 'dynamic_typing', True)
+
 
 _TYPES = {str: ParameterType.PARAMETER_STRING, bool: ParameterType.PARAMETER_BOOL,
-          int: ParameterType.PARAMETER_INTEGER, float: ParameterType.PARAMETER_DOUBLE,
-          list: ParameterType.PARAMETER_STRING_ARRAY}
+          int: ParameterType.PARAMETER_INTEGER, float: ParameterType.PARAMETER_DOUBLE}
 
 # Declared in this order; read_only ones are read when the node is configured.
 PARAMETERS = {
+    'cameras': Spec([], 'Camera names served by one model, e.g. [front, rear]: camera front '
+                        'reads front/image and publishes ~/front/label_map etc.; empty: one '
+                        'camera on image, outputs ~/label_map etc.', read_only=True),
     'autostart': Spec(True, 'Configure and activate at start-up; false waits for '
                             '`ros2 lifecycle set` (managed start)', read_only=True),
     'model_path': Spec('', 'Model file: zoo .tar.gz, frozen .pb, SavedModel folder or '
@@ -74,8 +85,8 @@ PARAMETERS = {
                           'for the zoo)', integer=(0, 4096)),
     'overlay_alpha': Spec(0.5, 'Opacity of the color mask on the overlay',
                           floating=(0.0, 1.0)),
-    'mask_classes': Spec([], 'Class names or ids marked 255 on ~/class_mask; empty '
-                             'disables it'),
+    'mask_classes': Spec([], 'Class names or ids marked 255 on ~/class_mask, e.g. [person] '
+                             'or [15]; empty disables it'),
     'output_resolution': Spec('input', "Size of the outputs: the camera image's or the "
                                        "model's", choices=('input', 'model')),
     'qos': Spec('auto', "Image subscription QoS: auto matches the camera publisher's "
@@ -149,13 +160,44 @@ def value_of(name, value, table=PARAMETERS):
     return float(value) if name in table and _is_float(table[name]) else value
 
 
-def check(values, table=PARAMETERS):
+def _check_list(name, value):
+    """Refuse anything but a list of names or ids (an empty list of any type is empty)."""
+    if not isinstance(value, (list, tuple)) or any(
+            isinstance(item, bool) or not isinstance(item, (str, int)) for item in value):
+        raise ValueError(f'{name} must be a list of names or numbers, e.g. [person] or [15] '
+                         f'(or [] for none), got {value!r}')
+
+
+def check_camera_names(names):
+    """Raise ValueError unless ``names`` are distinct, non-empty ROS name tokens."""
+    for name in names:
+        if not isinstance(name, str) or not NAME_TOKEN.fullmatch(name) or '__' in name:
+            raise ValueError(
+                f'cameras: {name!r} is not a valid camera name (letters, digits and single '
+                'underscores, not starting with a digit: it becomes part of topic names)')
+    repeated = sorted({name for name in names if list(names).count(name) > 1})
+    if repeated:
+        raise ValueError(f'cameras: {", ".join(repeated)} named more than once')
+
+
+def check(values, table=PARAMETERS, current=None):
     """
     Raise ValueError naming the first invalid value in ``{name: value}``.
 
     Ranges and read-only flags are enforced by rclpy from the descriptors;
-    this checks what descriptors cannot express.
+    this checks what descriptors cannot express. ``current`` (a mapping of
+    the values in force) lets checks across parameters see the other side of
+    a change that sets only one of them.
     """
+    if table is PARAMETERS:
+        depth = {**(current or {}), **values}
+        if 'min_depth' in depth and 'max_depth' in depth and (
+                'min_depth' in values or 'max_depth' in values):
+            _check_number('min_depth', depth['min_depth'], None)
+            _check_number('max_depth', depth['max_depth'], None)
+            if depth['min_depth'] > depth['max_depth']:
+                raise ValueError(f"min_depth ({depth['min_depth']}) must not be greater than "
+                                 f"max_depth ({depth['max_depth']}): no point would be kept")
     for name, value in values.items():
         if name in table and _is_float(table[name]):
             _check_number(name, value, table[name].floating)
@@ -165,6 +207,10 @@ def check(values, table=PARAMETERS):
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got '{value}'")
         if name == 'input_size' and 0 < value < 16:
             raise ValueError(f'input_size must be 0 or at least 16, got {value}')
+        if isinstance(table[name].default if name in table else None, list):
+            _check_list(name, value)
+        if name == 'cameras':
+            check_camera_names(value)
         if name == 'rate' and 0 < value < MIN_RATE:
             raise ValueError(f'rate must be 0 (every frame) or at least {MIN_RATE} Hz, '
                              f'got {value}')
@@ -173,16 +219,33 @@ def check(values, table=PARAMETERS):
 def declare(node, table=PARAMETERS, managed=False):
     """Declare every parameter of ``table`` on ``node`` (values are checked by ``read``)."""
     for name, spec in table.items():
-        if not isinstance(spec.default, list):
-            node.declare_parameter(name, spec.default, descriptor(spec, managed))
-            continue
-        # rclpy types an empty list as a byte array: declare the string-array
-        # type explicitly and fill in the empty default unless overridden.
-        node.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor(spec, managed))
-        try:
-            node.get_parameter(name)
-        except ParameterUninitializedException:
-            node.set_parameters([Parameter(name, Parameter.Type.STRING_ARRAY, spec.default)])
+        node.declare_parameter(name, spec.default, descriptor(spec, managed))
+
+
+def _field_type(spec):
+    return tuple if isinstance(spec.default, list) else type(spec.default)
+
+
+# The node's settings: one frozen snapshot per change, each frame keeps the one it was
+# taken with. Fields are the parameters (lists as tuples) plus the class ids that
+# mask_classes and cloud_classes resolve to.
+Settings = make_dataclass(
+    'Settings', [(name, _field_type(spec)) for name, spec in PARAMETERS.items()]
+    + [('mask_ids', tuple, field(default=())), ('cloud_ids', tuple, field(default=()))],
+    frozen=True)
+
+
+def settings_of(values):
+    """Return the Settings of ``{name: value}`` (every parameter of PARAMETERS)."""
+    return Settings(**{name: tuple(value) if isinstance(value, list) else value
+                       for name, value in values.items()})
+
+
+def updated(settings, values):
+    """Return ``settings`` with ``{name: value}`` applied (floats as floats, lists as tuples)."""
+    return replace(settings, **{
+        name: tuple(value) if isinstance(value, list) else value_of(name, value)
+        for name, value in values.items()})
 
 
 def read(node, table=PARAMETERS):

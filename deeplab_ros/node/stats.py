@@ -114,19 +114,12 @@ class NodeStats:
         return {'window': window, 'span': span, 'values': values}
 
 
-def health(state, report, config_error=None, workers_alive=True, subscribed=True, topic='image',
-           silent_for=0.0, rate=0.0, busy=None, since_input=0.0, clock_missing=False,
-           loading=None):
+def node_health(state, config_error=None, workers_alive=True, busy=None, loading=None):
     """
-    Return ``(level, message)`` for /diagnostics: level is 'OK', 'WARN' or 'ERROR'.
+    Return ``(level, message)`` of the node itself, or None when it is active and sound.
 
-    ``silent_for``: seconds since the last output (or activation, or a frame
-    skipped because nobody subscribed); with frames arriving and subscribers
-    waiting, a silence longer than STALL_AFTER (or three rate periods) is an error.
-    ``since_input``: seconds since a camera frame last arrived, None if none has
-    since activation. ``busy``: (stage, seconds) of a frame in a stage now.
-    ``clock_missing``: use_sim_time is set and no /clock has arrived.
-    ``loading``: (model source, monotonic start) while configure loads the model.
+    ``busy``: (stage, seconds) of a frame in a stage now. ``loading``: (model
+    source, monotonic start) while configure loads the model.
     """
     if state == 'unconfigured':
         return ('ERROR', f'unconfigured: {config_error}') if config_error else (
@@ -141,9 +134,24 @@ def health(state, report, config_error=None, workers_alive=True, subscribed=True
                       f'({time.monotonic() - loading[1]:.0f} s so far)')
     if state != 'active':
         return 'OK', state
-    window, span, values = report['window'], report['span'], report['values']
     if not workers_alive:
         return 'ERROR', 'the processing threads stopped: restart the node'
+    return None
+
+
+def camera_health(report, subscribed=True, topic='image', silent_for=0.0, rate=0.0,
+                  since_input=0.0, clock_missing=False):
+    """
+    Return ``(level, message)`` of one camera of an active node.
+
+    ``silent_for``: seconds since the camera's last output (or activation, or a
+    frame skipped because nobody subscribed); with frames arriving and
+    subscribers waiting, a silence longer than STALL_AFTER (or three rate
+    periods) is an error. ``since_input``: seconds since a camera frame last
+    arrived, None if none has since activation. ``clock_missing``:
+    use_sim_time is set and no /clock has arrived.
+    """
+    window, span, values = report['window'], report['span'], report['values']
     if clock_missing:
         return 'WARN', ('use_sim_time is true but no /clock arrives: stamps and latency wait '
                         'for it (play bags with ros2 bag play --clock)')
@@ -154,7 +162,7 @@ def health(state, report, config_error=None, workers_alive=True, subscribed=True
                         'the camera still running?)')
     if not subscribed:
         return 'OK', (f'idle: nobody subscribes to an output '
-                      f"({report['values']['input_rate_hz']} Hz arriving, none segmented)")
+                      f"({values['input_rate_hz']} Hz arriving, none segmented)")
     if silent_for > max(STALL_AFTER, 3.0 / rate if rate > 0 else 0.0):
         return 'ERROR', (f'no output for {silent_for:.0f} s although frames arrive and outputs '
                          f"have subscribers ({window['bad']} bad, {window['failed']} failed "
@@ -166,3 +174,10 @@ def health(state, report, config_error=None, workers_alive=True, subscribed=True
         return 'OK', (f'rate-limited to {rate:g} Hz: {values["input_rate_hz"]} Hz arriving, '
                       f'{values["output_rate_hz"]} Hz segmented')
     return 'OK', f"segmenting at {values['output_rate_hz']} Hz"
+
+
+def health(state, report, config_error=None, workers_alive=True, busy=None, loading=None,
+           **camera):
+    """Return ``(level, message)`` of a one-camera node: the node's verdict, else the camera's."""
+    return (node_health(state, config_error, workers_alive, busy, loading)
+            or camera_health(report, **camera))

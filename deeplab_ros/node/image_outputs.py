@@ -1,0 +1,154 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A camera's image outputs, all from one list: a new output is one entry of ``OUTPUTS``.
+
+An entry names the output, its encoding, how it is made from a segmented
+frame (an attribute of ``Products``), the setting that switches it, and the
+format of its image_transport ``<name>/compressed`` topic. ``ImageOutputs``
+makes one camera's publishers from the list, tells which outputs someone
+wants, and publishes a frame's: each product is made once, and only when an
+output that needs it is wanted.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Dict, Optional, Tuple
+
+import cv2
+from deeplab_ros.engine.visualize import colorize, overlay
+from deeplab_ros.node.image_cdr import serialize_image
+import numpy as np
+from sensor_msgs.msg import CompressedImage, Image
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One image output: ``~/<camera/>name`` and, with ``compressed``, its compressed topic."""
+
+    name: str
+    encoding: str                # sensor_msgs encoding of the raw topic
+    product: str                 # the Products attribute it publishes
+    enabled: Callable = lambda settings: True  # the settings that switch it on
+    compressed: Optional[Tuple[str, str]] = None  # (file suffix, CompressedImage format)
+
+
+OUTPUTS = (
+    # PNG keeps the label map lossless: class ids survive compression.
+    OutputSpec('label_map', 'mono8', 'labels',
+               compressed=('.png', 'mono8; png compressed mono8')),
+    OutputSpec('color_mask', 'rgb8', 'color', lambda s: s.publish_color_mask,
+               ('.jpg', 'rgb8; jpeg compressed bgr8')),
+    OutputSpec('overlay', 'rgb8', 'overlay', lambda s: s.publish_overlay,
+               ('.jpg', 'rgb8; jpeg compressed bgr8')),
+    OutputSpec('class_mask', 'mono8', 'class_mask', lambda s: len(s.mask_ids) > 0),
+)
+OUTPUT_NAMES = tuple(spec.name for spec in OUTPUTS)
+
+
+class Products:
+    """
+    A segmented frame's output images, each made on first use.
+
+    Masks are made at the model's size and scaled like the labels (centre-
+    aligned nearest neighbour): the same pixels, less work.
+    """
+
+    def __init__(self, job, segmenter, dataset):
+        self._job, self._segmenter, self._dataset = job, segmenter, dataset
+
+    def _scaled(self, array):
+        if self._job.settings.output_resolution == 'input':
+            return self._segmenter.to_input_size(self._job.prepared, array)
+        return array
+
+    @cached_property
+    def small_labels(self) -> np.ndarray:
+        return self._segmenter.finish(self._job.prepared, self._job.labels, 'model')
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        return self._scaled(self.small_labels)
+
+    @cached_property
+    def color(self) -> np.ndarray:
+        return self._scaled(colorize(self.small_labels, self._dataset.colormap))
+
+    @cached_property
+    def overlay(self) -> np.ndarray:
+        image, labels = self._job.image, self.labels
+        if image.shape[:2] != labels.shape:
+            image = cv2.resize(image, labels.shape[::-1], interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if self._job.order == 'bgr' else image
+        return overlay(np.ascontiguousarray(rgb), self.color, self._job.settings.overlay_alpha,
+                       self._dataset.background_mask(labels))
+
+    @cached_property
+    def class_mask(self) -> np.ndarray:
+        marked = np.zeros(256, np.uint8)
+        marked[list(self._job.settings.mask_ids)] = 255
+        return self._scaled(cv2.LUT(self.small_labels, marked))
+
+
+class ImageOutputs:
+    """The publishers of one camera's image outputs (``prefix``: '' or '<camera>/')."""
+
+    def __init__(self, node, prefix: str, qos):
+        self._node = node
+        self.publishers = {}  # 'label_map', 'label_map/compressed', ... -> publisher
+        for spec in OUTPUTS:
+            self.publishers[spec.name] = node.create_lifecycle_publisher(
+                Image, f'~/{prefix}{spec.name}', qos)
+            if spec.compressed:
+                self.publishers[f'{spec.name}/compressed'] = node.create_lifecycle_publisher(
+                    CompressedImage, f'~/{prefix}{spec.name}/compressed', qos)
+
+    def subscribed(self) -> list:
+        """Return the outputs (``name`` or ``name/compressed``) that have a subscriber."""
+        return [key for key, publisher in list(self.publishers.items())
+                if publisher.get_subscription_count() > 0]
+
+    def wanted(self, settings) -> Dict[str, bool]:
+        """Return ``{output: wanted}``: subscribed and switched on by ``settings``."""
+        subscribed = set(self.subscribed())
+        return {key: key in subscribed and spec.enabled(settings)
+                for spec in OUTPUTS for key in (spec.name, f'{spec.name}/compressed')
+                if key in self.publishers}
+
+    def publish(self, header, products: Products, settings, wanted: Dict[str, bool]):
+        """Publish every wanted output of one frame, with the camera frame's ``header``."""
+        for spec in OUTPUTS:
+            if wanted.get(spec.name):
+                self.publishers[spec.name].publish(serialize_image(
+                    header, getattr(products, spec.product), spec.encoding))
+            if wanted.get(f'{spec.name}/compressed'):
+                self.publishers[f'{spec.name}/compressed'].publish(
+                    _compressed(header, getattr(products, spec.product), spec, settings))
+
+    def destroy(self):
+        for publisher in self.publishers.values():
+            self._node.destroy_lifecycle_publisher(publisher)
+        self.publishers = {}
+
+
+def _compressed(header, array, spec, settings):
+    suffix, text = spec.compressed
+    bgr = array if array.ndim == 2 else cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+    options = ([cv2.IMWRITE_JPEG_QUALITY, settings.jpeg_quality] if suffix == '.jpg'
+               else [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    msg = CompressedImage(format=text, data=cv2.imencode(suffix, bgr, options)[1].tobytes())
+    msg.header.stamp.sec, msg.header.stamp.nanosec = header.sec, header.nanosec
+    msg.header.frame_id = header.frame_id
+    return msg
