@@ -81,13 +81,12 @@ def test_every_launch_and_config_file_installed_to_share(distribution):
 
 
 def test_a_new_launch_or_config_file_is_installed_without_editing_setup_py(tmp_path):
-    for name in ('setup.py', 'package.xml', 'LICENSE'):
-        shutil.copy(REPO / name, tmp_path)
-    for folder in ('resource', 'launch', 'config'):
+    shutil.copy(REPO / 'setup.py', tmp_path)
+    for folder in ('launch', 'config'):
         shutil.copytree(REPO / folder, tmp_path / folder)
     (tmp_path / 'launch' / 'cameras.launch.xml').write_text('<launch/>')
     (tmp_path / 'config' / 'night.rviz').write_text('Panels: []')
-    (tmp_path / 'launch' / '__pycache__').mkdir()  # a folder is not a file to install
+    (tmp_path / 'launch' / '__pycache__').mkdir(exist_ok=True)  # a folder is not a file to install
     files = installed(setup_arguments(tmp_path))
     assert 'cameras.launch.xml' in files['share/deeplab_ros/launch']
     assert '__pycache__' not in files['share/deeplab_ros/launch']
