@@ -19,7 +19,11 @@ Formats: TF1 frozen graphs (``.pb``, also inside model zoo tarballs), TF2
 SavedModel folders, and ``.tflite`` files (LiteRT when installed, else
 ``tf.lite``). ``load_model`` takes anything a user gives (``model_source``
 resolves it first). Every backend's ``predict`` takes a uint8 RGB batch
-``[1, h, w, 3]`` and returns the ``[h, w]`` class ids.
+``[1, h, w, 3]`` and returns the ``[h, w]`` class ids; ``predict_with_confidence``
+also returns the confidence of each label (see ``confidence``) when the model
+has class scores (``has_confidence``; ``why_no_confidence`` says why not).
+A .tflite model's scores before its ArgMax become a second output of its
+graph, so reading them costs the interpreter nothing.
 """
 
 import contextlib
@@ -28,8 +32,9 @@ import os
 from pathlib import Path
 import sys
 
+from deeplab_ros.engine import confidence, tflite_graph
 from deeplab_ros.engine.datasets import guess_dataset
-from deeplab_ros.engine.model_source import ModelLoadError, resolve
+from deeplab_ros.engine.model_source import ModelLoadError, read_model_file, resolve
 import numpy as np
 
 LOG = logging.getLogger(__name__)
@@ -39,6 +44,10 @@ ZOO_INPUT_TENSOR = 'ImageTensor:0'
 ZOO_OUTPUT_TENSOR = 'SemanticPredictions:0'
 # The original DeepLab demo resizes the longest image side to this.
 DEFAULT_INPUT_SIZE = 513
+# Graph ops between a zoo graph's ArgMax and its output that only crop, resize or retype
+# the label map, and the ops between its scores and the ArgMax that only resize them.
+LABEL_MAP_OPS = ('Identity', 'Cast', 'Squeeze', 'ExpandDims', 'Slice', 'ResizeNearestNeighbor')
+SCORE_RESIZE_OPS = ('Identity', 'ResizeBilinear')
 
 
 @contextlib.contextmanager
@@ -100,6 +109,20 @@ def _labels_from(output):
     return output
 
 
+def _scores_output(shape):
+    """True when an output of this (static) shape holds class scores [1, H, W, C]."""
+    return len(shape) == 4 and shape[3] != 1
+
+
+def _full_confidence(output, scale=0.0):
+    """Confidence from an output that already is scores [1, H, W, C] (None if class ids)."""
+    return confidence.max_probability(output[0], scale) if _scores_output(output.shape) else None
+
+
+def _ids_only(output):
+    return f'the model outputs class ids only ({output} is not an ArgMax over class scores)'
+
+
 def select_device(device):
     """
     Return the TensorFlow device for 'auto', 'cpu' or 'gpu:N'.
@@ -153,16 +176,27 @@ class TFLiteModel:
             LOG.warning('%s: .tflite models run on the CPU here; ignoring device %s',
                         path, device)
         self.device = f'CPU ({self.runtime}, {num_threads or os.cpu_count()} threads)'
-        try:
-            self._interpreter = Interpreter(model_path=str(path),
-                                            num_threads=num_threads or os.cpu_count())
-            self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as err:
-            raise ModelLoadError(f'{path} is not a valid TFLite model ({err}); '
-                                 'download it again or check the file') from err
+        data = read_model_file(path)
+
+        def interpreter(model):
+            try:
+                loaded = Interpreter(model_content=model,
+                                     num_threads=num_threads or os.cpu_count())
+                loaded.allocate_tensors()
+            except (ValueError, RuntimeError) as err:
+                raise ModelLoadError(f'{path} is not a valid TFLite model ({err}); '
+                                     'download it again or check the file') from err
+            return loaded
+
+        self._interpreter = interpreter(data)
         self._input = self._pick(self._interpreter.get_input_details(), input_tensor, 'input')
         self._output = self._pick(self._interpreter.get_output_details(), output_tensor,
                                   'output')
+        self._scores = self._find_scores(data)
+        if self._scores is not None:  # rebuilt with the scores as an output of its own
+            outputs = [d['index'] for d in self._interpreter.get_output_details()]
+            self._interpreter = interpreter(tflite_graph.with_outputs(
+                data, [*outputs, self._scores]))
         shape = self._input['shape']
         if len(shape) != 4 or shape[0] != 1 or shape[3] not in (1, 3):
             raise ModelLoadError(f'{path}: input {self._input["name"]} has shape '
@@ -171,6 +205,37 @@ class TFLiteModel:
         self.fixed_size = (int(shape[1]), int(shape[2]))
         self._gray = shape[3] == 1
         self._dtype = self._input['dtype']
+
+    def _find_scores(self, data):
+        """
+        Set ``has_confidence``; return the index of the scores before the output's ArgMax.
+
+        None also when the output itself is scores (they are read as the output).
+        """
+        output = self._output
+        self.has_confidence, self.why_no_confidence, self._align = True, None, None
+        if _scores_output(output['shape']):
+            return None
+        producer = {t: op for op in tflite_graph.operators(data) for t in op.outputs}
+        op = producer.get(output['index'])
+        if op is None or op.code != tflite_graph.ARG_MAX:
+            self.has_confidence, self.why_no_confidence = False, _ids_only(output['name'])
+            return None
+        scores = op.inputs[0]
+        # DeepLab resizes its small scores to the label map's size just before the ArgMax.
+        while (op := producer.get(scores)) is not None and op.code == tflite_graph.RESIZE_BILINEAR:
+            self._align = self._align or confidence.alignment(
+                op.options.scalar(tflite_graph.RESIZE_ALIGN_CORNERS, '<?', False),
+                op.options.scalar(tflite_graph.RESIZE_HALF_PIXEL_CENTERS, '<?', False))
+            scores = op.inputs[0]
+        detail = next(d for d in self._interpreter.get_tensor_details() if d['index'] == scores)
+        if not np.issubdtype(detail['dtype'], np.floating) and not detail['quantization'][0]:
+            self.has_confidence = False
+            self.why_no_confidence = (f"the model outputs class ids only ({output['name']} is "
+                                      'an ArgMax over integers, not class scores)')
+            return None
+        self._score_scale = detail['quantization'][0]
+        return scores
 
     @staticmethod
     def _pick(details, name, what):
@@ -183,6 +248,27 @@ class TFLiteModel:
                              + ', '.join(d['name'] for d in details))
 
     def predict(self, batch):
+        self._invoke(batch)
+        # A view of the output buffer, converted to uint8 ids at once: no 2 MB int64 copy.
+        # The view must be gone before the next invoke(), so only the new array leaves.
+        output = self._interpreter.tensor(self._output['index'])()
+        return _labels_from(output).astype(np.uint8)
+
+    def predict_with_confidence(self, batch):
+        """Return the class ids and their confidence (None without scores), both [h, w]."""
+        labels = self.predict(batch)
+        return labels, self._last_confidence(labels.shape)
+
+    def _last_confidence(self, shape):
+        """The confidence of the last invoke's labels, on their grid ``shape``."""
+        if self._scores is not None:
+            scores = self._interpreter.get_tensor(self._scores)[0]  # small: a copy is free
+            return confidence.resize(confidence.max_probability(scores, self._score_scale),
+                                     shape, self._align)
+        output = self._interpreter.tensor(self._output['index'])()  # no scores, or the output
+        return _full_confidence(output, self._output['quantization'][0])
+
+    def _invoke(self, batch):
         if self._gray:  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
             batch = (batch @ np.array([0.299, 0.587, 0.114], np.float32) + 0.5).astype(
                 np.uint8)[..., None]
@@ -192,10 +278,6 @@ class TFLiteModel:
             batch = (batch.astype(np.int16) - 128).astype(np.int8)
         self._interpreter.set_tensor(self._input['index'], batch)
         self._interpreter.invoke()
-        # A view of the output buffer, converted to uint8 ids at once: no 2 MB int64 copy.
-        # The view must be gone before the next invoke(), so only the new array leaves.
-        output = self._interpreter.tensor(self._output['index'])()
-        return _labels_from(output).astype(np.uint8)
 
 
 def _graph_candidates(graph_def):
@@ -219,8 +301,9 @@ class FrozenGraphModel:
         self._device = select_device(device)
         self.device = self._device.strip('/')
         graph_def = tf.compat.v1.GraphDef()
+        data = read_model_file(path)
         try:
-            graph_def.ParseFromString(Path(path).read_bytes())
+            graph_def.ParseFromString(data)
         except Exception as err:  # protobuf raises its own DecodeError type
             raise ModelLoadError(f'{path} is not a frozen TensorFlow graph (GraphDef): {err}; '
                                  'download it again or check the file') from err
@@ -244,12 +327,66 @@ class FrozenGraphModel:
         with tf.device(self._device):
             wrapped = tf.compat.v1.wrap_function(import_graph, [])
             graph = wrapped.graph
-            self._fn = wrapped.prune(graph.as_graph_element(_tensor_name(input_tensor)),
-                                     graph.as_graph_element(_tensor_name(output_tensor)))
+            image = graph.as_graph_element(_tensor_name(input_tensor))
+            output = graph.as_graph_element(_tensor_name(output_tensor))
+            self._fn = wrapped.prune(image, output)
+            self._fn_confidence = None
+            scores = self._find_scores(graph_def, output)
+            if scores is not None:
+                # One call gives the labels, the scores and the grid the ArgMax saw.
+                with graph.as_default():
+                    grid = tf.shape(graph.as_graph_element(scores[1]))[1:3]
+                self._fn_confidence = wrapped.prune(
+                    image, [output, graph.as_graph_element(scores[0]), grid])
+
+    def _find_scores(self, graph_def, output):
+        """
+        Set ``has_confidence``; return the (small scores, ArgMax input) tensor names, or None.
+
+        None also when the output itself is scores (they are read as the output).
+        """
+        self.has_confidence, self.why_no_confidence, self._align = True, None, None
+        if output.shape.rank is not None and _scores_output(output.shape.as_list()):
+            return None
+        nodes = {node.name: node for node in graph_def.node}
+
+        def source(node):  # the node making a node's first input
+            return nodes.get(node.input[0].lstrip('^').split(':')[0]) if node.input else None
+
+        node = nodes[output.op.name]
+        while node is not None and node.op in LABEL_MAP_OPS:
+            node = source(node)
+        if node is None or node.op != 'ArgMax':
+            self.has_confidence, self.why_no_confidence = False, _ids_only(output.name)
+            return None
+        if not self._tf.as_dtype(node.attr['T'].type).is_floating:
+            self.has_confidence = False
+            self.why_no_confidence = (f'the model outputs class ids only ({output.name} comes '
+                                      'from an ArgMax over integers, not class scores)')
+            return None
+        grid = scores = node.input[0]
+        while (node := source(node)) is not None and node.op in SCORE_RESIZE_OPS:
+            if node.op == 'ResizeBilinear':
+                self._align = self._align or confidence.alignment(
+                    node.attr['align_corners'].b, node.attr['half_pixel_centers'].b)
+            scores = node.input[0]
+        return _tensor_name(scores), _tensor_name(grid)
 
     def predict(self, batch):
         with self._tf.device(self._device):
             return _labels_from(self._fn(self._tf.constant(batch)).numpy())
+
+    def predict_with_confidence(self, batch):
+        """Return the class ids and their confidence (None without scores), both [h, w]."""
+        with self._tf.device(self._device):
+            if self._fn_confidence is None:  # no scores, or the output is the scores
+                output = self._fn(self._tf.constant(batch)).numpy()
+                return _labels_from(output), _full_confidence(output)
+            output, scores, grid = self._fn_confidence(self._tf.constant(batch))
+        labels = _labels_from(output.numpy())
+        small = confidence.max_probability(scores.numpy()[0])
+        return labels, confidence.fit(
+            confidence.resize(small, tuple(grid.numpy()), self._align), labels.shape)
 
 
 def _tensor_name(name):
@@ -292,6 +429,11 @@ class SavedModelModel:
         shape = inputs[self._input_key].shape
         self.fixed_size = ((shape[1], shape[2]) if shape.rank == 4 and shape[1] and shape[2]
                            else None)
+        shape = outputs[self._output_key].shape
+        self.has_confidence = shape.rank is not None and _scores_output(shape.as_list())
+        self.why_no_confidence = None if self.has_confidence else (
+            f"the model outputs class ids only (its signature's output '{self._output_key}'; "
+            'an output of class scores [1, H, W, C] as output_tensor would give them)')
 
     @staticmethod
     def _pick(tensors, name, what, path):
@@ -308,9 +450,17 @@ class SavedModelModel:
                              f'{what}s are {keys}. Set {what}_tensor to one of them.')
 
     def predict(self, batch):
+        return _labels_from(self._run(batch))
+
+    def predict_with_confidence(self, batch):
+        """Return the class ids and their confidence (None without scores), both [h, w]."""
+        output = self._run(batch)
+        return _labels_from(output), _full_confidence(output)
+
+    def _run(self, batch):
         with self._tf.device(self._device):
             result = self._fn(**{self._input_key: self._tf.constant(batch)})
-        return _labels_from(result[self._output_key].numpy())
+        return result[self._output_key].numpy()
 
 
 BACKENDS = {'tflite': TFLiteModel, 'frozen_graph': FrozenGraphModel,
@@ -325,8 +475,9 @@ def load_model(model, input_tensor=None, output_tensor=None, device='auto', num_
     Two steps: ``model_source.resolve`` finds the local file and its format,
     then the backend for that format loads it. The backend carries ``kind``,
     ``device``, ``fixed_size`` (or None), ``source``, ``dataset`` (the label
-    space, from the zoo or guessed from the name) and ``input_size`` (the
-    zoo's, else 513) next to ``predict``.
+    space, from the zoo or guessed from the name), ``input_size`` (the
+    zoo's, else 513), ``has_confidence`` and ``why_no_confidence`` next to
+    ``predict`` and ``predict_with_confidence``.
     """
     found = resolve(model, cache)
     backend = BACKENDS[found.format](
@@ -339,6 +490,8 @@ def load_model(model, input_tensor=None, output_tensor=None, device='auto', num_
     warm = backend.fixed_size or (64, 64)
     try:  # also checks the output is a label map; the first real frame is then not slow
         backend.predict(np.zeros((1, *warm, 3), dtype=np.uint8))
+        if backend.has_confidence:
+            backend.predict_with_confidence(np.zeros((1, *warm, 3), dtype=np.uint8))
     except ModelLoadError as err:
         raise ModelLoadError(f'{model}: {err}') from err
     return backend

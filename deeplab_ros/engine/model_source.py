@@ -20,9 +20,14 @@ once into the cache), a SavedModel folder, a frozen graph .pb or a
 .tflite file. resolve returns a ModelFile: the path to load,
 its format, and the zoo entry it came from, if any. model_loading then
 loads it by that format.
+
+Nothing is opened before its type is checked, and every read is bounded: a
+device, FIFO or socket given as the model is refused at once (a read of
+/dev/zero never ends; opening a FIFO waits for a writer).
 """
 
 from dataclasses import dataclass
+import os
 from pathlib import Path
 import stat
 
@@ -34,6 +39,18 @@ TARBALL_SUFFIXES = ('.tar.gz', '.tgz')
 # graph over 2 GiB): a bigger file is a mistake, refused before it is read.
 MAX_MODEL_BYTES = 1 << 30
 MAX_TARBALL_BYTES = 4 << 30
+USE_INSTEAD = 'use a .tflite, frozen .pb, SavedModel folder or zoo .tar.gz'
+# Files people give by mistake, by their first bytes.
+NOT_MODELS = (
+    (b'BM', 'a BMP image'), (b'\x89PNG', 'a PNG image'), (b'\xff\xd8\xff', 'a JPEG image'),
+    (b'GIF8', 'a GIF image'), (b'II*\0', 'a TIFF image'), (b'MM\0*', 'a TIFF image'),
+    (b'RIFF', 'a RIFF file (WebP, WAV or AVI)'), (b'PK\x03\x04', 'a zip archive'),
+    (b'\x1f\x8b', 'a gzip file'), (b'%PDF', 'a PDF document'), (b'\x7fELF', 'a program (ELF)'),
+    (b'\x89HDF', 'a Keras HDF5 file (export it as a SavedModel or .tflite)'),
+)
+# A GraphDef's first byte is the tag of its first field present: node, library, version
+# or versions (protobuf writes fields in order).
+GRAPH_DEF_TAGS = b'\x0a\x12\x18\x22'
 
 
 class ModelLoadError(RuntimeError):
@@ -48,6 +65,58 @@ class ModelFile:
     format: str  # noqa: A003  (the field's plain name; nothing here uses the builtin)
     origin: Path                    # what was given or downloaded (a tarball, say)
     zoo_entry: model_zoo.ZooModel = None
+
+
+def _not_regular(path):
+    return ModelLoadError(f'{path} is not a regular file (a device, FIFO or socket); give a '
+                          'model file or folder')
+
+
+def _open_regular(path):
+    """
+    Open ``path`` for reading if it is a regular file, else raise ``ModelLoadError``.
+
+    Non-blocking, so a FIFO put there after the caller's stat cannot hang the open;
+    the type is checked on the open descriptor itself.
+    """
+    try:
+        handle = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), 'rb')
+    except OSError as err:
+        raise ModelLoadError(f'cannot open {path}: {err.strerror}') from err
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise _not_regular(path)
+    return handle
+
+
+def read_model_file(path, limit=MAX_MODEL_BYTES) -> bytes:
+    """Return the bytes of model file ``path``: a regular file of at most ``limit`` bytes."""
+    with _open_regular(path) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ModelLoadError(f'{path} is over the {limit >> 30} GiB a DeepLab model file can be '
+                             'here; is it the right file?')
+    return data
+
+
+def _is_text(head):
+    text = head.decode('utf-8', 'replace').rstrip('\ufffd')  # a character cut at the end
+    return bool(text) and '\ufffd' not in text and all(
+        c.isprintable() or c in '\t\n\r' for c in text)
+
+
+def what_else(path, head):
+    """Say what the file starting with ``head`` is when it is plainly not a model, else None."""
+    path = Path(path)
+    kind = next((kind for magic, kind in NOT_MODELS if head.startswith(magic)), None)
+    if kind is None and _is_text(head):
+        kind = 'a text file'
+    if kind:
+        return f'{path.name} is {kind}, not a model: {USE_INSTEAD}'
+    if head[:1] not in GRAPH_DEF_TAGS and path.suffix != '.pb':
+        return (f'{path.name} is neither a TFLite model (TFL3 at byte 4) nor a TensorFlow '
+                f'graph (a GraphDef protobuf): {USE_INSTEAD}')
+    return None
 
 
 def find_frozen_graph(folder):
@@ -106,8 +175,7 @@ def resolve(model, cache=None):
         return ModelFile(origin, 'saved_model', origin, entry)
     info = origin.stat()
     if not stat.S_ISREG(info.st_mode):
-        raise ModelLoadError(f'{origin} is not a regular file (a device, FIFO or socket); give '
-                             'a model file or folder')
+        raise _not_regular(origin)
     if info.st_size == 0:
         raise ModelLoadError(f'{origin} is empty (0 bytes); download it again')
     tarball = origin.name.endswith(TARBALL_SUFFIXES)
@@ -126,8 +194,11 @@ def resolve(model, cache=None):
                                  f'{downloads.cache_dir(cache)}: {err}; set '
                                  f'{downloads.CACHE_VARIABLE} to a writable folder') from err
         return ModelFile(graph, 'frozen_graph', origin, entry)
-    with open(origin, 'rb') as handle:
-        head = handle.read(8)
+    with _open_regular(origin) as handle:
+        head = handle.read(512)
     if head[4:8] == b'TFL3' or origin.suffix == '.tflite':
         return ModelFile(origin, 'tflite', origin, entry)
+    mistake = what_else(origin, head)
+    if mistake:
+        raise ModelLoadError(mistake)
     return ModelFile(origin, 'frozen_graph', origin, entry)

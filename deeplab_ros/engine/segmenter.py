@@ -23,7 +23,8 @@ shift or bleed between classes.
 
 ``prepare`` / ``infer`` / ``finish`` are the three stages of ``segment``,
 exposed so a pipeline can overlap one frame's pre/post-processing with the
-next frame's inference.
+next frame's inference. A confidence map from ``infer(..., confidence=True)``
+goes through ``finish`` like the labels, so both stay pixel-aligned.
 """
 
 from dataclasses import dataclass
@@ -113,12 +114,19 @@ class Segmenter:
             batch[0, :rh, :rw] = image
         return Prepared(batch, (height, width), (rh, rw))
 
-    def infer(self, prepared):
-        """Run the model; returns raw class ids for the whole batch area."""
+    def infer(self, prepared, confidence=False):
+        """
+        Run the model; return raw class ids for the whole batch area.
+
+        With ``confidence``, return (ids, confidence or None when the model has no
+        class scores): ``model.has_confidence`` says which, ahead of time.
+        """
+        if confidence:
+            return self.model.predict_with_confidence(prepared.batch)
         return self.model.predict(prepared.batch)
 
     def finish(self, prepared, raw, resolution='input'):
-        """Crop the padding and scale labels to the input ('input') or keep 'model' size."""
+        """Crop the padding and scale labels (or confidence) to the input or keep 'model' size."""
         rh, rw = prepared.resized_size
         labels = raw[:rh, :rw].astype(np.uint8, copy=False)
         if resolution == 'model':
