@@ -16,8 +16,10 @@
 Small files that declare huge images, one per format: the decoding gate's corpus.
 
 ``python test/image_bombs.py`` writes them to test/data/image_corpus (committed);
-each is a few dozen bytes to a few KB and declares 30000x30000 or more. The
-JPEG ones are legal variants a naive header reader misses.
+each is a few dozen bytes to a few KB. Most declare 30000x30000 or more (the
+JPEG ones in legal variants a naive header reader misses); the others keep to
+the pixel limit but ask for gigabytes or seconds otherwise: a PNG chunk length
+past the end, a JPEG cut short, a JPEG of hundreds of scans.
 """
 
 from pathlib import Path
@@ -61,6 +63,70 @@ def jpeg_progressive():
 
 def jpeg_arithmetic():
     return b'\xff\xd8' + _sof(0xC9) + b'\xff\xd9'
+
+
+def _segment(marker, body):
+    return b'\xff' + bytes([marker]) + struct.pack('>H', 2 + len(body)) + body
+
+
+def _bits(codes):
+    """Pack ``(value, bit count)`` codes as JPEG scan data: 1-padded, each 0xFF stuffed."""
+    text = ''.join(format(value, f'0{count}b') for value, count in codes if count)
+    text += '1' * (-len(text) % 8)
+    return int(text, 2).to_bytes(len(text) // 8, 'big').replace(b'\xff', b'\xff\x00')
+
+
+def _eob_runs(blocks):
+    """Return AC scan data that ends every block at once: EOB runs of up to 32767 blocks."""
+    codes = []
+    while blocks:
+        r = min(14, blocks.bit_length() - 1)
+        run = min(blocks, (2 << r) - 1)
+        codes += [(r, 4), (run - (1 << r), r)]  # EOBr's code is r in 4 bits (table below)
+        blocks -= run
+    return _bits(codes)
+
+
+def _jpeg_head(width, height, components=1):
+    """Return SOI, the tables and a progressive frame; DC differences and EOBr have codes."""
+    return (b'\xff\xd8' + _segment(0xDB, b'\0' + b'\1' * 64)
+            + _segment(0xC4, b'\x00\x01' + b'\0' * 15 + b'\0')  # DC: the 1-bit code 0 for 0
+            + _segment(0xC4, b'\x10\0\0\0\x0f' + b'\0' * 12 + bytes(range(0, 0xF0, 0x10)))
+            + _segment(0xC2, struct.pack('>BHHB', 8, height, width, components)
+                       + b''.join(bytes([i + 1, 0x11, 0]) for i in range(components))))
+
+
+def jpeg_scans(width, height, scans, repeat=False):
+    """
+    Return a progressive gray JPEG of ``scans`` scans: a flat gray picture (128).
+
+    A DC scan, then per AC coefficient a first scan at point transform 13 and
+    13 refinements (the most the standard allows), each an end-of-block run over
+    every block: cheap to store, a pass over the whole picture to decode. With
+    ``repeat``, one full-band AC scan is refined again and again (not legal, but
+    decoded with a warning): the costliest scan there is, 63 coefficients a block.
+    """
+    blocks = -(-width // 8) * -(-height // 8)
+    bands = ([(1, 63, 0, 1)] + [(1, 63, 1, 0)] * scans if repeat else
+             [(k, k, high, high - 1 if high else 13)
+              for k in range(1, 64) for high in (0, *range(13, 0, -1))])
+    body = _segment(0xDA, b'\x01\x01\x00\x00\x00\x00') + _bits([(0, blocks)])  # 1 bit a block
+    for start, stop, high, low in bands[:scans - 1]:
+        body += (_segment(0xDA, b'\x01\x01\x00' + bytes([start, stop, high << 4 | low]))
+                 + _eob_runs(blocks))
+    return _jpeg_head(width, height) + body + b'\xff\xd9'
+
+
+def jpeg_cut_short():
+    """Return a 8192x8192 color JPEG cut after its headers: libjpeg decodes zeros (627 MB)."""
+    return _jpeg_head(8192, 8192, 3) + _segment(0xDA, b'\x01\x01\x00\x00\x00\x00') + b'\xff\xd9'
+
+
+def png_chunk_length(length=0x7FFFFFFF):
+    """Return a 16x16 PNG whose IDAT declares ``length`` bytes (OpenCV allocated them)."""
+    header = struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0)
+    return (b'\x89PNG\r\n\x1a\n' + _png_chunk(b'IHDR', header) + struct.pack('>I', length)
+            + b'IDAT' + zlib.compress(b'\0' * 16 * 49)[:8])
 
 
 def bmp():
@@ -109,19 +175,24 @@ def avif():
     return b'\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf' + b'\0' * 64
 
 
-BOMBS = {  # file name -> (bytes, the format the gate names)
-    'bomb.png': (png(), 'PNG'), 'fill_bytes.jpg': (jpeg_fill_bytes(), 'JPEG'),
-    'far_sof.jpg': (jpeg_far_sof(), 'JPEG'), 'progressive.jpg': (jpeg_progressive(), 'JPEG'),
-    'arithmetic.jpg': (jpeg_arithmetic(), 'JPEG'), 'bomb.bmp': (bmp(), 'BMP'),
-    'bomb.ppm': (pnm(), 'PNM'), 'bomb.gif': (gif(), 'GIF'), 'bomb.tiff': (tiff(), 'TIFF'),
-    'bomb.webp': (webp(), 'WebP'), 'bomb.hdr': (hdr(), 'Radiance HDR'),
-    'bomb.jp2': (jpeg2000(), 'JPEG 2000'), 'bomb.avif': (avif(), 'AVIF/HEIF'),
+BOMBS = {  # file name -> (bytes, the format the gate names, the kind of its refusal)
+    'bomb.png': (png(), 'PNG', 'size'), 'fill_bytes.jpg': (jpeg_fill_bytes(), 'JPEG', 'size'),
+    'far_sof.jpg': (jpeg_far_sof(), 'JPEG', 'size'),
+    'progressive.jpg': (jpeg_progressive(), 'JPEG', 'size'),
+    'arithmetic.jpg': (jpeg_arithmetic(), 'JPEG', 'size'), 'bomb.bmp': (bmp(), 'BMP', 'size'),
+    'bomb.ppm': (pnm(), 'PNM', 'size'), 'bomb.gif': (gif(), 'GIF', 'format'),
+    'bomb.tiff': (tiff(), 'TIFF', 'format'), 'bomb.webp': (webp(), 'WebP', 'format'),
+    'bomb.hdr': (hdr(), 'Radiance HDR', 'format'), 'bomb.jp2': (jpeg2000(), 'JPEG 2000', 'format'),
+    'bomb.avif': (avif(), 'AVIF/HEIF', 'format'),
+    'chunk_length.png': (png_chunk_length(), 'PNG', 'cut short'),
+    'cut_short.jpg': (jpeg_cut_short(), 'JPEG', 'cut short'),
+    'many_scans.jpg': (jpeg_scans(256, 256, 500, repeat=True), 'JPEG', 'scans'),
 }
 CORPUS = Path(__file__).resolve().parent / 'data' / 'image_corpus'
 
 
 if __name__ == '__main__':
     CORPUS.mkdir(parents=True, exist_ok=True)
-    for name, (data, _) in BOMBS.items():
+    for name, (data, _, _) in BOMBS.items():
         (CORPUS / name).write_bytes(data)
     sys.exit(0)

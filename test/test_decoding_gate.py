@@ -26,11 +26,11 @@ import sys
 
 import cv2
 from deeplab_ros.engine.image_files import declared_size, decode_image, ImageError, \
-    MAX_PIXELS, read_file, read_image_file
+    MAX_JPEG_SCANS, MAX_PIXELS, read_file, read_image_file
 from deeplab_ros.node.image_cdr import parse_image, WireError
 from hypothesis import given, HealthCheck, settings, strategies as st
 import image_bombs
-from image_bombs import BOMBS, CORPUS
+from image_bombs import BOMBS, CORPUS, jpeg_scans, png_chunk_length
 from lint_paths import REPO
 import numpy as np
 import pytest
@@ -42,15 +42,18 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None,
 
 @pytest.mark.parametrize('name', sorted(BOMBS))
 def test_every_bomb_is_refused_before_decoding(name):
-    data, fmt = BOMBS[name]
+    data, fmt, kind = BOMBS[name]
     assert (CORPUS / name).read_bytes() == data, 'run python test/image_bombs.py'
     with pytest.raises(ImageError) as error:
         decode_image(data)
-    if fmt in ('PNG', 'JPEG', 'BMP', 'PNM'):
-        assert str(error.value).startswith('absurd image size ') and error.value.kind == 'size'
-    else:
+    assert error.value.kind == kind, error.value
+    if kind == 'size':
+        assert str(error.value).startswith('absurd image size ')
+    elif kind == 'format':
         assert str(error.value) == (f'image in {fmt} format is not accepted (accepted: PNG, '
                                     'JPEG, BMP, PNM)')
+    else:
+        assert str(error.value).startswith(f'{fmt} ')
 
 
 CORPUS_RUN = """
@@ -96,6 +99,76 @@ def test_legal_jpeg_variants_are_read_and_decoded(data_dir):
     progressive = jpeg_of(photo, cv2.IMWRITE_JPEG_PROGRESSIVE, 1)
     assert declared_size(progressive) == (photo.shape[1], photo.shape[0])
     assert decode_image(progressive).shape == photo.shape
+
+
+def png_chunks(data):
+    """Return the byte offset of each chunk of a PNG."""
+    offsets, pos = [], 8
+    while pos < len(data):
+        offsets.append(pos)
+        pos += 12 + struct.unpack('>I', data[pos:pos + 4])[0]
+    return offsets
+
+
+def with_length(data, at, length):
+    return data[:at] + struct.pack('>I', length) + data[at + 4:]
+
+
+def test_a_png_chunk_longer_than_what_follows_is_refused_unallocated():
+    """Hardening III, 2: an IDAT declaring 2 or 4 GiB cost 2.1 or 4.1 GB and seconds."""
+    for length in (0x7FFFFFFF, 0xFFFFFFF0):
+        with pytest.raises(ImageError) as error:
+            decode_image(png_chunk_length(length))
+        assert str(error.value) == (f'PNG chunk IDAT at byte 33 declares {length} bytes, but 4 '
+                                    'follow') and error.value.kind == 'cut short'
+    image = np.arange(16 * 24 * 3, dtype=np.uint8).reshape(16, 24, 3)
+    png = cv2.imencode('.png', image)[1].tobytes()
+    idat = png_chunks(png)[1]
+    size, left = struct.unpack('>I', png[idat:idat + 4])[0], len(png) - idat - 12
+    np.testing.assert_array_equal(decode_image(png), image)
+    np.testing.assert_array_equal(decode_image(png + b'junk after IEND' * 9), image)
+    assert decode_image(with_length(png, idat, left)) is None  # IEND lost in it: undecodable
+    with pytest.raises(ImageError, match=f'chunk IDAT at byte {idat} declares {left + 1} bytes, '
+                                         f'but {left} follow'):
+        decode_image(with_length(png, idat, left + 1))
+    with pytest.raises(ImageError, match=f'declares {size} bytes, but {size - 1} follow'):
+        decode_image(png[:idat + 12 + size - 1])                    # cut inside the CRC
+    with pytest.raises(ImageError, match=r'chunk IEND at byte \d+ declares 0 bytes, but -?\d'):
+        decode_image(png[:-1])
+    assert decode_image(png[:idat + 7]) is None  # too short for a chunk header: OpenCV's to see
+
+
+def test_a_jpeg_too_short_for_its_blocks_is_refused():
+    """Hardening III, 2: a 160-byte JPEG declaring 8192x8192 cost 627 MB (decoded as zeros)."""
+    whole = jpeg_scans(2048, 2048, 1)   # 65536 blocks: a bit each is 8192 bytes
+    assert np.unique(decode_image(whole)).tolist() == [128]
+    with pytest.raises(ImageError) as error:
+        decode_image(whole[:8189] + b'\xff\xd9')  # EOI: the rest would be decoded as zeros
+    assert str(error.value) == ('JPEG of 2048x2048 is 8191 bytes: too short for its 65536 '
+                                'blocks (at least a bit each)') and error.value.kind == 'cut short'
+    assert np.unique(decode_image(whole[:8190] + b'\xff\xd9')).tolist() == [128]
+    arithmetic = whole.replace(b'\xff\xc2', b'\xff\xca', 1)[:8191]  # codes under a bit
+    assert declared_size(arithmetic) == (2048, 2048)
+    decode_image(arithmetic)  # not refused for its length (OpenCV finds it undecodable)
+
+
+def test_jpeg_scans_are_capped_and_their_work_is_bounded():
+    """Hardening III, 3: 1000 scans over an 8192x8192 picture stopped the node for 78 s."""
+    bomb = jpeg_scans(8192, 8192, 1000, repeat=True)
+    with pytest.raises(ImageError) as error:
+        decode_image(bomb)
+    assert str(error.value) == 'JPEG has over 100 scans (encoders write at most about 10)'
+    assert error.value.kind == 'scans'
+    assert np.unique(decode_image(jpeg_scans(64, 48, MAX_JPEG_SCANS))).tolist() == [128]
+    with pytest.raises(ImageError, match='JPEG has over 100 scans'):
+        decode_image(jpeg_scans(64, 48, MAX_JPEG_SCANS + 1))
+    # 16 scans of the largest picture: 4096x4096 takes 64, 8192x8192 16.
+    assert np.unique(decode_image(jpeg_scans(4096, 4096, 64))).tolist() == [128]
+    for side, scans in ((4096, 65), (8192, 17)):
+        with pytest.raises(ImageError) as error:
+            decode_image(jpeg_scans(side, side, scans))
+        assert str(error.value) == (f'JPEG of {side}x{side} in {scans} scans: over 1073741824 '
+                                    'pixels to decode in all its scans')
 
 
 def test_devices_fifos_and_huge_files_are_refused_unopened(tmp_path):
@@ -145,6 +218,40 @@ def test_any_declared_size_and_body_is_decoded_within_limits_or_refused(header, 
                         b'II*\0', b'\xff\xd8\xff\xff\xff']), st.binary(max_size=1024))
 def test_any_bytes_are_decoded_within_limits_or_refused(magic, body):
     within_limits_or_refused(magic + body)
+
+
+PHOTO_PNG = cv2.imencode('.png', np.arange(40 * 30 * 3, dtype=np.uint8).reshape(30, 40, 3),
+                         [cv2.IMWRITE_PNG_COMPRESSION, 0])[1].tobytes()
+
+
+@FUZZ
+@given(st.integers(0, len(png_chunks(PHOTO_PNG)) - 1), st.integers(0, 2 ** 32 - 1),
+       st.integers(0, 64))
+def test_any_png_chunk_length_is_decoded_within_limits_or_refused(chunk, length, cut):
+    at = png_chunks(PHOTO_PNG)[chunk]
+    data = with_length(PHOTO_PNG, at, length)[:len(PHOTO_PNG) - cut]
+    if at + 8 <= len(data) and length > len(data) - at - 12:  # too long, or cut before it
+        with pytest.raises(ImageError, match=r'PNG chunk \w+ at byte \d+ declares \d+ bytes'):
+            decode_image(data)
+    else:
+        within_limits_or_refused(data)
+
+
+@FUZZ
+@given(st.integers(1, 300), st.integers(1, 300), st.integers(1, 2 * MAX_JPEG_SCANS),
+       st.booleans(), st.integers(0, 2 ** 16 - 1), st.integers(0, 4096))
+def test_any_scan_count_and_segment_length_is_decoded_within_limits_or_refused(
+        width, height, scans, repeat, length, at):
+    data = jpeg_scans(width, height, scans, repeat)
+    if scans > MAX_JPEG_SCANS:
+        with pytest.raises(ImageError, match='over 100 scans'):
+            decode_image(data)
+    else:
+        assert np.unique(decode_image(data)).tolist() == [128]
+    markers = [i for i in range(2, len(data) - 3) if data[i] == 0xFF and data[i + 1] not in
+               (0x00, 0xD8, 0xD9)]
+    at = markers[at % len(markers)] + 2       # one segment's length, then anything
+    within_limits_or_refused(data[:at] + struct.pack('>H', length) + data[at + 2:])
 
 
 @FUZZ

@@ -21,12 +21,18 @@ PNM (PPM/PGM/PBM) for files; anything else (GIF, TIFF, WebP, AVIF, JPEG 2000,
 HDR, ...) is refused by name before OpenCV sees it. The size the header
 declares is held to MAX_PIXELS before decoding, so a small file cannot make a
 program allocate gigabytes; OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS),
-set to the same number, guards the decoder as well. Files must be regular
-files (no device or FIFO) of at most MAX_FILE_BYTES, and are read as bytes,
-so any name a filesystem can hold works.
+set to the same number, guards the decoder as well. What else lets a small
+file cost the decoder much is refused too: a PNG chunk longer than the bytes
+that follow (OpenCV allocates the declared length first), a Huffman-coded JPEG
+with less than a bit for each 8x8 block (libjpeg decodes what is missing as
+zeros, filling the whole picture), and a progressive JPEG of too many scans
+(each one a pass over every block). Files must be regular files (no device or
+FIFO) of at most MAX_FILE_BYTES, and are read as bytes, so any name a
+filesystem can hold works.
 """
 
 import os
+import re
 import stat
 import struct
 
@@ -38,9 +44,19 @@ IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.ppm', '.pgm', '.pbm', '.pnm
 FILE_FORMATS = ('PNG', 'JPEG', 'BMP', 'PNM')
 COMPRESSED_FORMATS = ('JPEG', 'PNG')  # what image_transport's compressed plugin produces
 MAX_FILE_BYTES = 512 * 1024 * 1024    # above an 8192x8192 BMP (192 MiB)
+# libjpeg's progressive script writes 10 scans for color (6 for gray), a sequential image
+# one per component at most: ten times that is generous, and a fifth of the 500 at which
+# libjpeg-turbo's own tools stop.
+MAX_JPEG_SCANS = 100
+# The frame's pixels summed over its scans: 16 scans of the largest image, which cost
+# (55 ms per scan at 8192x8192 here) about a third of what decoding it costs at all.
+MAX_JPEG_SCAN_PIXELS = 16 * MAX_PIXELS
 # SOF markers: baseline, extended, progressive, lossless; Huffman and arithmetic.
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RSTn: no length field
+_JPEG_ARITHMETIC = {0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+# Scan data ends at the first marker: 0xFF then neither a stuffed 0 nor RSTn nor fill.
+_JPEG_SCAN_END = re.compile(rb'\xff[^\x00\xd0-\xd7\xff]')
 # Formats OpenCV decodes that are refused, by their magic bytes, to name them.
 _REFUSED = ((b'GIF8', 'GIF'), (b'II*\0', 'TIFF'), (b'MM\0*', 'TIFF'),
             (b'\0\0\0\x0cjP', 'JPEG 2000'), (b'\xffO\xffQ', 'JPEG 2000'),
@@ -103,9 +119,8 @@ def _bmp_size(data):
     return abs(width), abs(height)
 
 
-def _jpeg_size(data):
-    """Return the frame header's size, however far: fill bytes and long APP segments skipped."""
-    view = memoryview(data)
+def _jpeg_segments(view):
+    """Yield ``(marker, position, length)`` of each segment up to EOI, scan data skipped."""
     pos, end = 2, len(view)
     while pos < end:
         if view[pos] != 0xFF:
@@ -113,25 +128,84 @@ def _jpeg_size(data):
         while pos < end and view[pos] == 0xFF:  # fill bytes before a marker are legal
             pos += 1
         if pos >= end:
-            break
+            return
         marker = view[pos]
         pos += 1
         if marker in _JPEG_STANDALONE:
             continue
-        if marker in (0xD9, 0xDA) or pos + 2 > end:  # end of image, or scan data first
-            break
+        if marker == 0xD9 or pos + 2 > end:
+            return
         (length,) = struct.unpack('>H', view[pos:pos + 2])
-        if marker in _JPEG_SOF:
-            if length < 8 or pos + 7 > end:
-                raise _header_error('JPEG', 'frame header is cut short')
-            height, width = struct.unpack('>HH', view[pos + 3:pos + 7])
-            if height == 0:
-                raise _header_error('JPEG', 'leaves the height to a DNL marker (not accepted)')
-            return width, height
         if length < 2:
             raise _header_error('JPEG', f'segment at byte {pos} has length {length}')
+        yield marker, pos, length
         pos += length
+        if marker == 0xDA:
+            found = _JPEG_SCAN_END.search(view, pos)
+            pos = found.start() if found else end
+
+
+def _jpeg_frame(view):
+    """Return the frame header's marker and body, however far: fill bytes, long APPs skipped."""
+    for marker, pos, length in _jpeg_segments(view):
+        if marker == 0xDA:  # scan data before any frame header
+            break
+        if marker in _JPEG_SOF:
+            if length < 8 or pos + 8 > len(view):
+                raise _header_error('JPEG', 'frame header is cut short')
+            return marker, view[pos + 2:pos + length]
     raise _header_error('JPEG', 'has no frame header (SOF)')
+
+
+def _jpeg_size(data):
+    height, width = struct.unpack('>HH', _jpeg_frame(memoryview(data))[1][1:5])
+    if height == 0:
+        raise _header_error('JPEG', 'leaves the height to a DNL marker (not accepted)')
+    return width, height
+
+
+def _jpeg_blocks(frame, width, height):
+    """Return the 8x8 blocks of all the frame's components (0 if it lists none whole)."""
+    components = [frame[i + 1] for i in range(6, len(frame) - 2, 3)][:frame[5]]
+    if not components or len(components) < frame[5] or not all(c >> 4 and c & 15
+                                                               for c in components):
+        return 0  # libjpeg refuses such a frame before decoding
+    h_max, v_max = max(c >> 4 for c in components), max(c & 15 for c in components)
+    return sum(-(-width * (c >> 4) // (8 * h_max)) * -(-height * (c & 15) // (8 * v_max))
+               for c in components)
+
+
+def _check_jpeg(data, width, height):
+    """Refuse a JPEG whose scans cost too much, or a Huffman-coded one too short to be whole."""
+    view = memoryview(data)
+    marker, frame = _jpeg_frame(view)
+    blocks = _jpeg_blocks(frame, width, height)
+    if marker not in _JPEG_ARITHMETIC and len(view) * 8 < blocks:  # a code is 1 bit or more
+        raise ImageError('cut short', f'JPEG of {width}x{height} is {len(view)} bytes: too '
+                                      f'short for its {blocks} blocks (at least a bit each)')
+    scans = 0
+    for segment, _, _ in _jpeg_segments(view):
+        scans += segment == 0xDA
+        if scans > MAX_JPEG_SCANS:
+            raise ImageError('scans', f'JPEG has over {MAX_JPEG_SCANS} scans (encoders write '
+                                      'at most about 10)')
+    if scans * width * height > MAX_JPEG_SCAN_PIXELS:
+        raise ImageError('scans', f'JPEG of {width}x{height} in {scans} scans: over '
+                                  f'{MAX_JPEG_SCAN_PIXELS} pixels to decode in all its scans')
+
+
+def _check_png(data, width, height):
+    """Refuse a chunk that declares more bytes than follow: OpenCV allocates them first."""
+    view, pos = memoryview(data), 8
+    while pos + 8 <= len(view):
+        length, kind = struct.unpack('>I4s', view[pos:pos + 8])
+        left = len(view) - pos - 12  # after this chunk's length, type and CRC
+        if length > left:
+            raise ImageError('cut short', f'PNG chunk {printable(kind)} at byte {pos} declares '
+                                          f'{length} bytes, but {max(left, 0)} follow')
+        if kind == b'IEND':  # what follows is not read
+            break
+        pos += 12 + length
 
 
 def _pnm_size(data):
@@ -155,6 +229,9 @@ def _pnm_size(data):
 
 
 _SIZE_OF = {'PNG': _png_size, 'JPEG': _jpeg_size, 'BMP': _bmp_size, 'PNM': _pnm_size}
+# What else each format's structure must satisfy before it is decoded (BMP and PNM keep
+# to their size: OpenCV reads what their data holds, and allocates no more).
+_STRUCTURE = {'PNG': _check_png, 'JPEG': _check_jpeg}
 
 
 def declared_size(data):
@@ -167,15 +244,19 @@ def decode_image(data, what='image', accepted=FILE_FORMATS):
     """
     Decode encoded bytes to a BGR array, or refuse them with an ImageError.
 
-    The format must be one of ``accepted`` and its header must declare a size
-    within MAX_PIXELS; None means the header was fine but the data undecodable.
+    The format must be one of ``accepted``, its header must declare a size
+    within MAX_PIXELS and its structure must not ask for more work or memory than
+    that size takes; None means the header was fine but the data undecodable.
     """
     fmt = image_format(data)
     if fmt not in accepted:
         raise ImageError('format', (f'{what} in {fmt} format is not accepted' if fmt else
                                     f'{what} in no known image format')
                          + f' (accepted: {", ".join(accepted)})')
-    check_size(*_SIZE_OF[fmt](data), what=what)
+    width, height = _SIZE_OF[fmt](data)
+    check_size(width, height, what=what)
+    if fmt in _STRUCTURE:
+        _STRUCTURE[fmt](data, width, height)
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is not None:
         check_size(image.shape[1], image.shape[0], what=what)
