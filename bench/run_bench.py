@@ -127,7 +127,8 @@ class NodeUnderTest:
     ``simulated_ms``: run the node with the simulated accelerator instead of the model.
     """
 
-    def __init__(self, name, *params, outputs=('label_map', 'overlay'), simulated_ms=None):
+    def __init__(self, name, *params, outputs=('label_map', 'overlay'), simulated_ms=None,
+                 cameras=()):
         import rclpy
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -135,9 +136,15 @@ class NodeUnderTest:
         from sensor_msgs.msg import Image
         program = (['-m', 'deeplab_ros.node.deeplab_node'] if simulated_ms is None
                    else [str(HERE / 'simulated_accelerator.py'), str(simulated_ms)])
+        # ``cameras``: one node serving them all, camera c on /<name>/c, outputs ~/c/...
+        self.cameras = cameras or ('',)
+        inputs = ([f'{c}/image:=/{name}/{c}' for c in cameras] if cameras
+                  else [f'image:=/{name}/camera'])
+        if cameras:
+            params += (f'cameras:=[{", ".join(cameras)}]',)
         self.process = subprocess.Popen(
             [sys.executable, *program, '--ros-args', '-r', f'__node:={name}',
-             '-r', f'image:=/{name}/camera', '-p', f'model_path:={MODEL}',
+             *[arg for remap in inputs for arg in ('-r', remap)], '-p', f'model_path:={MODEL}',
              *[arg for param in params for arg in ('-p', param)]],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.outputs = outputs
@@ -145,13 +152,16 @@ class NodeUnderTest:
         rclpy.init(context=self.context)
         self.node = rclpy.create_node('bench_camera', context=self.context)
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self.publisher = self.node.create_publisher(
-            Image, f'/{name}/camera', QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        camera_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        self.publishers = {c: self.node.create_publisher(
+            Image, f'/{name}/{c or "camera"}', camera_qos) for c in self.cameras}
         self.lock = threading.Condition()  # notified on every output received
         self.done = {}   # frame id -> (receipt time, set of outputs received)
-        for output in outputs:
-            self.node.create_subscription(Image, f'/{name}/{output}',
-                                          self._receiver(output), reliable)
+        for camera in self.cameras:
+            for output in outputs:
+                self.node.create_subscription(
+                    Image, f'/{name}/{camera}/{output}' if camera else f'/{name}/{output}',
+                    self._receiver(output), reliable)
         self.inference_ms = []  # the node's own per-second means, from /diagnostics
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         self.executor = SingleThreadedExecutor(context=self.context)
@@ -180,19 +190,36 @@ class NodeUnderTest:
             entry = self.done.get(frame_id)
             return entry is not None and len(entry[1]) == len(self.outputs)
 
-    def publish(self, frame, frame_id):
+    def publish(self, frame, frame_id, camera=''):
         """Publish ``frame`` stamped now, serialized in one copy (as a C++ driver would)."""
         sec, nanosec = divmod(self.node.get_clock().now().nanoseconds, 10**9)
-        self.publisher.publish(serialize_image(Header(sec, nanosec, frame_id), frame, 'bgr8'))
+        self.publishers[camera].publish(
+            serialize_image(Header(sec, nanosec, frame_id), frame, 'bgr8'))
 
     def wait_ready(self, frame, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.publish(frame, 'ready')
+            for camera in self.cameras:
+                self.publish(frame, f'ready{camera}', camera)
             time.sleep(0.3)
-            if self.complete('ready'):
+            if all(self.complete(f'ready{camera}') for camera in self.cameras):
                 return
         raise RuntimeError('the deeplab node did not answer')
+
+    def run_cameras(self, frame, hz, seconds):
+        """Every camera sends at ``hz`` for ``seconds``: outputs per second of each camera."""
+        sent, start = {c: [] for c in self.cameras}, time.monotonic()
+        next_time = start
+        while time.monotonic() - start < seconds:
+            for camera in self.cameras:
+                sent[camera].append(f'{camera}{len(sent[camera])}')
+                self.publish(frame, sent[camera][-1], camera)
+            next_time += 1.0 / hz
+            time.sleep(max(0.0, next_time - time.monotonic()))
+        sending = time.monotonic() - start
+        time.sleep(1.0)  # let the last frames through
+        return {camera: sum(self.complete(f) for f in frames) / sending
+                for camera, frames in sent.items()}
 
     def cpu_seconds(self):
         fields = Path(f'/proc/{self.process.pid}/stat').read_text().rsplit(')', 1)[1].split()
@@ -329,6 +356,45 @@ def bench_cloud(model, repeat):
     return [f'| 640x480 | {what} | {value} | {goal} | '
             f'{"" if ok is None else "met" if ok else "**missed**"} |'
             for what, value, goal, ok in checks]
+
+
+def bench_confidence(model, repeat):
+    """
+    ~/confidence on the uint8 PASCAL model: the invoke with and without its scores output.
+
+    The model's scores before its ArgMax are a second output of the loaded graph; the
+    original graph runs in a second interpreter, the two invoked in turn so the load
+    of a shared host falls on both alike. Then the CPU of the confidence itself (softmax
+    at 33x33, resize to 513x513, crop and scale to 640x480 as the labels).
+    """
+    print('== confidence 640x480', flush=True)
+    segmenter = Segmenter(model)
+    prepared = segmenter.prepare(frame_of((640, 480)), 'bgr')
+    with_scores = model._interpreter
+    plain = type(with_scores)(model_path=str(MODEL), num_threads=os.cpu_count())
+    plain.allocate_tensors()
+    times = {}
+    for interpreter in (plain, with_scores):
+        interpreter.set_tensor(interpreter.get_input_details()[0]['index'], prepared.batch)
+        interpreter.invoke()
+        times[interpreter] = []
+    for _ in range(repeat):
+        for interpreter, taken in times.items():
+            started = time.perf_counter()
+            interpreter.invoke()
+            taken.append(time.perf_counter() - started)
+    without, with_ = (float(np.median(times[i])) for i in (plain, with_scores))
+    labels = model.predict(prepared.batch)
+    seconds = cpu_per_call(lambda: segmenter.finish(
+        prepared, model._last_confidence(labels.shape)), repeat)
+    change = with_ / without - 1
+    return [f'| 640x480 | {what} | {value} | {goal} | {"met" if ok else "**missed**"} |'
+            for what, value, goal, ok in (
+                ('model invoke (513x513) with the scores output vs without (median of '
+                 f'{repeat} each)', f'{ms(with_)} vs {ms(without)} ms ({100 * change:+.1f}%)',
+                 '<= +3%', change <= 0.03),
+                ('~/confidence CPU per frame (softmax 33x33, resize, crop and scale)',
+                 f'{ms(seconds)} ms', '<= 2 ms', at_most(seconds, 2.0)))]
 
 
 def ms(seconds):
@@ -497,6 +563,51 @@ def bench_size(model, size, args):
     return rows, check_rows, plot
 
 
+def bench_cameras(seconds):
+    """
+    One node, one model, three cameras (640x480, label_map only) against a one-camera node.
+
+    Fairness (outputs per camera), total throughput and RSS, side by side in one run; then
+    the simulated 8 ms accelerator, where the node itself is the limit.
+    """
+    print('== cameras', flush=True)
+    frame = frame_of((640, 480))
+    cameras = ('front', 'rear', 'side')
+    label_only = {'outputs': ('label_map',)}
+
+    def measured(node, hz):
+        node.wait_ready(frame)
+        rates = node.run_cameras(frame, hz, seconds)
+        return rates, node.rss_mb()
+
+    def run(name, hz, **options):
+        node = NodeUnderTest(name, **label_only, **options)
+        try:
+            return measured(node, hz)
+        finally:
+            node.close()
+    one_rates, one_rss = run('bench_one', 30.0)
+    three, three_rss = run('bench_three', 10.0, cameras=cameras)
+    simulated, _ = run('bench_three_sim8', 30.0, cameras=cameras, simulated_ms=8)
+    one_fps, total = sum(one_rates.values()), sum(three.values())
+    share = min(three.values()) / max(max(three.values()), 1e-9)
+    sim_total, sim_min = sum(simulated.values()), min(simulated.values())
+    per_camera = ', '.join(f'{camera} {fps:.1f}' for camera, fps in three.items())
+    checks = [
+        ('3 cameras at 10 Hz, 640x480: outputs per camera (fps)', per_camera,
+         'within 0.8 of each other', share >= 0.8),
+        ('3 cameras at 10 Hz: total fps / one camera at 30 Hz',
+         f'{total:.1f} / {one_fps:.1f} = {total / one_fps:.2f}x', '>= 0.90x',
+         round(total / one_fps, 2) >= 0.9),
+        ('RSS: 3-camera node / one-camera node', f'{three_rss:.0f} / {one_rss:.0f} MB = '
+         f'{three_rss / one_rss:.2f}x', '<= 1.25x', round(three_rss / one_rss, 2) <= 1.25),
+        ('simulated 8 ms accelerator, 3 cameras at 30 Hz: total fps, lowest camera',
+         f'{sim_total:.1f}, {sim_min:.1f}', '>= 85, >= 28', sim_total >= 85 and sim_min >= 28),
+    ]
+    return [f'| cameras | {what} | {value} | {goal} | {"met" if ok else "**missed**"} |'
+            for what, value, goal, ok in checks]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--repeat', type=int, default=40, help='iterations per in-process row')
@@ -523,7 +634,9 @@ def main(argv=None):
         rows += size_rows
         checks += size_checks
         plots.append(plot)
+    checks += bench_cameras(args.seconds)
     checks += bench_cloud(model, args.repeat)
+    checks += bench_confidence(model, args.repeat)
     soak = run_soak() if args.soak else None
     write_results(args.out, rows, checks, plots, soak)
 

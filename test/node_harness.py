@@ -26,6 +26,7 @@ import time
 
 from conftest import RosProcess
 from deeplab_ros.node.image_encoding import array_to_image
+from deeplab_ros.node.image_outputs import OUTPUT_NAMES
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
@@ -38,7 +39,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
-OUTPUTS = ('label_map', 'color_mask', 'overlay', 'class_mask')
+OUTPUTS = OUTPUT_NAMES
 HARNESS_TIMEOUT = 30.0  # seconds for the harness to start or close
 
 

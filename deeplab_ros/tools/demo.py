@@ -43,7 +43,7 @@ from deeplab_ros.engine.model_zoo import ZOO
 from deeplab_ros.engine.sample_data import DEMO_MODEL, DEMO_PHOTOS, fetch, find_data_dir
 from deeplab_ros.node.dds_profile import use_large_image_profile
 from deeplab_ros.node.ros_main import PARENT_VARIABLE, run_node
-from deeplab_ros.tools.viewer import ViewerNode
+from deeplab_ros.tools.viewer import ViewerNode, VIEWED_OUTPUTS
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rclpy.parameter import Parameter
@@ -51,7 +51,6 @@ from rclpy.parameter import Parameter
 PLAY_SECONDS = 6.0       # a finite input is looped about this long
 READY_TIMEOUT = 120.0    # model loading on a slow machine
 DRAIN_TIMEOUT = 15.0     # after the camera's last frame, for the last outputs
-VIEWER_NEEDS = {'label_map', 'color_mask', 'overlay'}
 
 
 def sample_data():
@@ -162,7 +161,7 @@ class Demo:
             if status.name != '/deeplab: segmentation':
                 continue
             values = {kv.key: kv.value for kv in status.values}
-            self.ready = (values.get('lifecycle_state') == 'active' and VIEWER_NEEDS
+            self.ready = (values.get('lifecycle_state') == 'active' and set(VIEWED_OUTPUTS)
                           <= set(values.get('subscribed_outputs', '').split(',')))
             if values.get('frames_dropped', '').isdigit():
                 self.dropped = int(values['frames_dropped'])

@@ -28,6 +28,7 @@ import sys
 import cv2
 from deeplab_ros.engine.visualize import class_shares
 from deeplab_ros.node.image_encoding import image_to_array
+from deeplab_ros.node.image_outputs import OUTPUT_NAMES
 from deeplab_ros.node.parameters import declare, read, Spec
 from deeplab_ros.node.ros_main import run_node
 import numpy as np
@@ -37,7 +38,9 @@ from rclpy.time import Time
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
-PARTS = ('camera', 'overlay', 'color_mask', 'label_map')
+# The deeplab node's outputs shown beside the camera image, named as the node names them.
+VIEWED_OUTPUTS = tuple(name for name in OUTPUT_NAMES if name != 'class_mask')
+PARTS = ('camera', *VIEWED_OUTPUTS)
 PARAMETERS = {
     'output_dir': Spec('', 'Folder for frame_NNNN.png and frame_NNNN_label.png; empty saves '
                            'nothing', read_only=True),
@@ -124,8 +127,7 @@ class ViewerNode(Node):
         self.summaries = []
         self._pending = {}
         qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
-        topics = {'camera': 'image', 'overlay': f'{deeplab}/overlay',
-                  'color_mask': f'{deeplab}/color_mask', 'label_map': f'{deeplab}/label_map'}
+        topics = {'camera': 'image', **{name: f'{deeplab}/{name}' for name in VIEWED_OUTPUTS}}
         for part, topic in topics.items():
             self.create_subscription(Image, topic, self._receiver(part), qos)
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
