@@ -104,6 +104,22 @@ def test_all_outputs_on_a_640x480_bgr8_frame(harness, engine, bird_bgr):
     assert np.array_equal(as_array(got['class_mask'], 1), (labels == BIRD) * 255)
 
 
+def test_confidence_has_the_label_maps_header_size_and_the_models_scores(harness, engine,
+                                                                         bird_bgr):
+    frame = cv2.resize(bird_bgr, (640, 480))
+    msg = harness.frame(frame, 'bgr8', 'confident_frame')
+    got = harness.send(msg, wanted=('label_map', 'confidence'))
+    labels, confidence = got['label_map'], got['confidence']
+    assert (confidence.width, confidence.height, confidence.encoding) == (640, 480, 'mono8')
+    assert confidence.header == labels.header == msg.header
+    prepared = engine.prepare(frame, 'bgr')
+    _, scores = engine.infer(prepared, confidence=True)
+    expected = engine.finish(prepared, scores, 'input')
+    assert np.array_equal(as_array(confidence, 1), expected)
+    bird = as_array(labels, 1) == BIRD
+    assert np.median(as_array(confidence, 1)[bird]) > 200   # sure of the bird inside it
+
+
 @pytest.mark.parametrize('encoding, size, step_pad', [
     ('rgb8', (513, 513), 0),
     ('rgba8', (320, 240), 0),

@@ -50,7 +50,7 @@ def image_qos(reliability) -> QoSProfile:
 class CameraInput:
     """A camera's input and outputs; ``take()`` makes it a source of the frame pipeline."""
 
-    def __init__(self, node, name: str, settings, warn, on_subscribed):
+    def __init__(self, node, name: str, settings, confidence: bool, warn, on_subscribed):
         self.name = name
         self._node = node
         self._warn = warn
@@ -60,7 +60,7 @@ class CameraInput:
         self.topic = node.resolve_topic_name(prefix + 'image') + (
             '/compressed' if self.compressed else '')
         reliable = image_qos(ReliabilityPolicy.RELIABLE)
-        self.outputs = ImageOutputs(node, prefix, reliable)
+        self.outputs = ImageOutputs(node, prefix, reliable, confidence)
         self.cloud = CloudOutput(node, reliable, prefix, warn) if settings.cloud else None
         self.stats = NodeStats()
         self._source = self._reliability = None

@@ -199,8 +199,10 @@ class DeepLabNode(LifecycleNode):
         s = settings_of(read(self))
         self.settings = updated(s, self._class_ids(mask_classes=s.mask_classes,
                                                    cloud_classes=s.cloud_classes))
-        self.cameras = [CameraInput(self, name, s, self._log.warn, self._wake)
-                        for name in s.cameras or ('',)]
+        if not self.model.has_confidence:
+            self.get_logger().info(f'no ~/confidence: {self.model.why_no_confidence}')
+        self.cameras = [CameraInput(self, name, s, self.model.has_confidence, self._log.warn,
+                                    self._wake) for name in s.cameras or ('',)]
         self._labels_pub = self.create_publisher(String, '~/labels', LATCHED)
         self._labels_pub.publish(String(data=json.dumps(
             {str(i): name for i, name in enumerate(self.dataset.class_names)})))
@@ -310,7 +312,10 @@ class DeepLabNode(LifecycleNode):
 
     def _infer(self, job):
         started = time.monotonic()
-        job.labels = Segmenter(self.model).infer(job.prepared)
+        if job.source.outputs.needs_confidence(job.wanted):
+            job.labels, job.confidence = Segmenter(self.model).infer(job.prepared, True)
+        else:
+            job.labels = Segmenter(self.model).infer(job.prepared)
         job.source.stats.inferred(time.monotonic() - started)
 
     def _finish(self, job):

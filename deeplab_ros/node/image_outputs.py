@@ -43,6 +43,7 @@ class OutputSpec:
     product: str                 # the Products attribute it publishes
     enabled: Callable = lambda settings: True  # the settings that switch it on
     compressed: Optional[Tuple[str, str]] = None  # (file suffix, CompressedImage format)
+    needs_confidence: bool = False  # made from the model's class scores: not every model
 
 
 OUTPUTS = (
@@ -54,6 +55,9 @@ OUTPUTS = (
     OutputSpec('overlay', 'rgb8', 'overlay', lambda s: s.publish_overlay,
                ('.jpg', 'rgb8; jpeg compressed bgr8')),
     OutputSpec('class_mask', 'mono8', 'class_mask', lambda s: len(s.mask_ids) > 0),
+    # round(255 p), p the softmax probability of the class the label map shows there.
+    OutputSpec('confidence', 'mono8', 'confidence', lambda s: s.publish_confidence,
+               ('.png', 'mono8; png compressed mono8'), needs_confidence=True),
 )
 OUTPUT_NAMES = tuple(spec.name for spec in OUTPUTS)
 
@@ -96,6 +100,11 @@ class Products:
                        self._dataset.background_mask(labels))
 
     @cached_property
+    def confidence(self) -> np.ndarray:
+        return self._scaled(self._segmenter.finish(self._job.prepared, self._job.confidence,
+                                                   'model'))
+
+    @cached_property
     def class_mask(self) -> np.ndarray:
         marked = np.zeros(256, np.uint8)
         marked[list(self._job.settings.mask_ids)] = 255
@@ -103,12 +112,19 @@ class Products:
 
 
 class ImageOutputs:
-    """The publishers of one camera's image outputs (``prefix``: '' or '<camera>/')."""
+    """
+    The publishers of one camera's image outputs (``prefix``: '' or '<camera>/').
 
-    def __init__(self, node, prefix: str, qos):
+    ``confidence``: whether the model has class scores; without them the outputs
+    made from scores have no publisher.
+    """
+
+    def __init__(self, node, prefix: str, qos, confidence: bool):
         self._node = node
         self.publishers = {}  # 'label_map', 'label_map/compressed', ... -> publisher
         for spec in OUTPUTS:
+            if spec.needs_confidence and not confidence:
+                continue
             self.publishers[spec.name] = node.create_lifecycle_publisher(
                 Image, f'~/{prefix}{spec.name}', qos)
             if spec.compressed:
@@ -126,6 +142,11 @@ class ImageOutputs:
         return {key: key in subscribed and spec.enabled(settings)
                 for spec in OUTPUTS for key in (spec.name, f'{spec.name}/compressed')
                 if key in self.publishers}
+
+    def needs_confidence(self, wanted: Dict[str, bool]) -> bool:
+        """Tell whether a wanted output is made from the model's scores (infer them too)."""
+        return any(wanted.get(key) for spec in OUTPUTS if spec.needs_confidence
+                   for key in (spec.name, f'{spec.name}/compressed'))
 
     def publish(self, header, products: Products, settings, wanted: Dict[str, bool]):
         """Publish every wanted output of one frame, with the camera frame's ``header``."""

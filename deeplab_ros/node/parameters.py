@@ -97,6 +97,8 @@ PARAMETERS = {
                             choices=('raw', 'compressed')),
     'publish_color_mask': Spec(True, 'Publish ~/color_mask'),
     'publish_overlay': Spec(True, 'Publish ~/overlay'),
+    'publish_confidence': Spec(True, "Publish ~/confidence (the model's per-pixel confidence, "
+                                     'when it has class scores)'),
     'jpeg_quality': Spec(80, 'JPEG quality of ~/overlay/compressed and ~/color_mask/compressed',
                          integer=(1, 100)),
     'cloud': Spec(False, 'Also subscribe depth (registered to the color image: 16UC1 mm or '
