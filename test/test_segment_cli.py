@@ -171,3 +171,52 @@ def test_devices_fifos_and_huge_files_are_refused_at_once(tmp_path, capsys, pasc
     assert main([str(fifo), '--model', str(sparse)]) == 2
     assert 'is 2147483648 bytes, over the 1 GiB a DeepLab model file can be here' in \
         capsys.readouterr().err
+
+
+def test_results_never_replace_an_input_and_are_not_segmented(tmp_path, capsys, pascal_model,
+                                                               data_dir):
+    """Hardening III, 15: with --out the input folder, a.png's label replaced a_label.png."""
+    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+    cv2.imwrite(str(tmp_path / 'a.png'), bird[:64, :96])
+    cv2.imwrite(str(tmp_path / 'a_label.png'), bird[:48, :80])
+    (tmp_path / 'b_mask.png').symlink_to(tmp_path / 'a_label.png')  # a link is the file too
+    cv2.imwrite(str(tmp_path / 'b.png'), bird[:32, :40])
+    inputs = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main([str(tmp_path), '--model', str(pascal_model), '--out', str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert {name: (tmp_path / name).read_bytes() for name in inputs} == inputs
+    assert 'a.png: ' in out and '(saved as a-2_*.png)' in out
+    assert 'b.png: ' in out and '(saved as b-2_*.png)' in out
+    assert 'wrote 4 of 4 result(s)' in out   # a, a_label, b, b_mask (the link): nothing more
+    shapes = {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED).shape
+              for p in tmp_path.glob('*_label.png') if p.name not in inputs}
+    assert shapes == {'a-2_label.png': (64, 96), 'a_label_label.png': (48, 80),
+                      'b-2_label.png': (32, 40), 'b_mask_label.png': (48, 80)}
+
+
+def test_a_pattern_chooses_the_images_of_a_folder(tmp_path, capsys, pascal_model):
+    """Hardening III, 17: a folder gave its reference masks to segment as well."""
+    photo = np.full((40, 60, 3), 90, np.uint8)
+    for name in ('bird_segmentation.bmp', 'bird_segmentation_mask.bmp', 'dog_segmentation.png'):
+        cv2.imwrite(str(tmp_path / name), photo)
+    out = tmp_path / 'out'
+    args = ['--model', str(pascal_model), '--out', str(out)]
+    assert main([str(tmp_path), '--pattern', '*_segmentation.*', *args]) == 0
+    assert sorted(p.name for p in out.glob('*_label.png')) == \
+        ['bird_segmentation_label.png', 'dog_segmentation_label.png']
+    assert 'wrote 2 of 2' in capsys.readouterr().out
+    assert main([str(tmp_path / 'bird_segmentation_mask.bmp'), '--pattern', '*.png', *args]) == 0
+    assert 'wrote 1 of 1' in capsys.readouterr().out    # a file named is taken as given
+    assert main([str(tmp_path), '--pattern', '*.BMP', *args]) == 2   # the case counts
+    assert capsys.readouterr().err == (f"deeplab-segment: no images matching '*.BMP' found in "
+                                       f'{tmp_path}\n')
+
+
+def test_a_png_chunk_longer_than_the_file_is_one_line(tmp_path, capsys, pascal_model):
+    """Hardening III, 2: a 49-byte PNG cost deeplab-segment 4.3 GB and 8 s."""
+    from image_bombs import png_chunk_length
+    bomb = tmp_path / 'bomb.png'
+    bomb.write_bytes(png_chunk_length(0xFFFFFFF0))
+    assert main([str(bomb), '--model', str(pascal_model), '--out', str(tmp_path / 'out')]) == 1
+    assert capsys.readouterr().err == (f'{bomb}: PNG chunk IDAT at byte 33 declares 4294967280 '
+                                       'bytes, but 4 follow, skipped\n')

@@ -31,7 +31,9 @@ FIFO) of at most MAX_FILE_BYTES, and are read as bytes, so any name a
 filesystem can hold works.
 """
 
+from fnmatch import fnmatchcase
 import os
+from pathlib import Path
 import re
 import stat
 import struct
@@ -283,6 +285,12 @@ def read_file(path, limit=MAX_FILE_BYTES, what='file'):
     if len(data) > limit:  # grew while read
         raise ImageError('file size', f'{what} {name} is over the limit of {limit} bytes')
     return data
+
+
+def folder_images(folder: Path, pattern: str = '*') -> list:
+    """Return the image files (by suffix) in ``folder`` whose name matches ``pattern``, sorted."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                  and fnmatchcase(p.name, pattern) and p.is_file())
 
 
 def printable(path):

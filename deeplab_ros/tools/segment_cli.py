@@ -17,20 +17,22 @@
 
 Writes ``<stem>_label.png`` (8-bit class ids at the input size),
 ``<stem>_mask.png`` (dataset colors) and ``<stem>_overlay.png`` per image
-(folders are expanded to the images inside; a stem seen twice gets ``-2``,
-so no result of the run is overwritten), and prints the classes found with
-their pixel share. Exit codes: 0 all written, 1 some image failed, 2 bad
-arguments or model, 130 interrupted (Ctrl-C or SIGTERM).
+(folders are expanded to the images inside whose name matches ``--pattern``;
+a stem seen twice, or whose results would replace an input, gets ``-2``, so
+neither an input nor a result of the run is overwritten), and prints the
+classes found with their pixel share. Exit codes: 0 all written, 1 some image
+failed, 2 bad arguments or model, 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 import argparse
+import os
 from pathlib import Path
 import signal
 import sys
 
 import cv2
 from deeplab_ros.engine.datasets import DATASETS, get_dataset
-from deeplab_ros.engine.image_files import IMAGE_SUFFIXES, ImageError, printable, \
+from deeplab_ros.engine.image_files import folder_images, ImageError, printable, \
     read_image_file
 from deeplab_ros.engine.model_loading import load_model, ModelLoadError
 from deeplab_ros.engine.model_zoo import DEFAULT_MODEL, ZOO
@@ -64,6 +66,9 @@ def build_parser():
                              'name (default: %(default)s)')
     parser.add_argument('--out', type=Path, default=Path('segmented'),
                         help='output folder (default: %(default)s)')
+    parser.add_argument('--pattern', default='*',
+                        help="in folders, only the images whose name matches this glob, e.g. "
+                             "'*_segmentation.*' (default: all; files named are always taken)")
     parser.add_argument('--dataset', choices=['auto', *DATASETS], default='auto',
                         help='label space for colors and names (default: from the model)')
     parser.add_argument('--labels', help='class names file, one per line (overrides --dataset)')
@@ -77,29 +82,44 @@ def build_parser():
     return parser
 
 
-def expand(paths):
-    """Replace each folder by the images inside it (sorted); files stay as given."""
+RESULTS = ('label', 'mask', 'overlay')  # <stem>_<result>.png
+
+
+def expand(paths, pattern='*'):
+    """Replace each folder by the images inside it matching ``pattern``; files stay as given."""
     found = []
     for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir()
-                            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            found.append(path)
+        found += folder_images(path, pattern) if path.is_dir() else [path]
     return found
 
 
-def unique_stems(paths):
+def _identity(path):
+    """Return what makes a file itself whatever the path (device, inode), or None."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def unique_stems(paths, out=None):
     """
     Output stems for ``paths``, all different: the file's stem, else ``-2``, ``-3``...
 
     A suffixed stem never takes one an input has (``a.bmp a.png a-2.bmp`` give
-    ``a``, ``a-2`` and ``a-2-2``).
+    ``a``, ``a-2`` and ``a-2-2``), and with the ``out`` folder, no stem whose
+    results would be written over an input (``a.png`` next to ``a_label.png``,
+    or to a link to it, gives ``a-2``).
     """
+    inputs = {_identity(path) for path in paths} - {None}
+
+    def taken(stem):
+        return stem in used or out is not None and any(
+            _identity(out / f'{stem}_{result}.png') in inputs for result in RESULTS)
     used, stems = set(), []
     for path in paths:
         stem, count = path.stem, 1
-        while stem in used:
+        while taken(stem):
             count += 1
             stem = f'{path.stem}-{count}'
         used.add(stem)
@@ -141,10 +161,11 @@ def run(args):
     if args.out.exists() and not args.out.is_dir():
         print(f'deeplab-segment: --out {args.out} is a file; give a folder', file=sys.stderr)
         return 2
-    images = expand(args.images)
+    images = expand(args.images, args.pattern)
     if not images:
-        print('deeplab-segment: no images found in ' + ', '.join(map(printable, args.images)),
-              file=sys.stderr)
+        matching = f' matching {args.pattern!r}' if args.pattern != '*' else ''
+        print(f'deeplab-segment: no images{matching} found in '
+              + ', '.join(map(printable, args.images)), file=sys.stderr)
         return 2
     try:
         model = load_model(args.model, device=args.device, num_threads=args.threads)
@@ -161,7 +182,7 @@ def run(args):
               file=sys.stderr)
         return 2
     written = 0
-    for path, stem in zip(images, unique_stems(images)):
+    for path, stem in zip(images, unique_stems(images, args.out)):
         try:
             bgr = read_image_file(path)
         except ImageError as err:
@@ -176,12 +197,11 @@ def run(args):
             continue
         labels = segmenter.segment(bgr, color_order='bgr')
         mask_bgr = colorize(labels, dataset.colormap)[..., ::-1]
-        target = args.out / stem
-        try:
-            _write(f'{target}_label.png', labels)
-            _write(f'{target}_mask.png', mask_bgr)
-            _write(f'{target}_overlay.png',
+        results = (labels, mask_bgr,
                    overlay(bgr, mask_bgr, args.alpha, dataset.background_mask(labels)))
+        try:
+            for result, image in zip(RESULTS, results):
+                _write(args.out / f'{stem}_{result}.png', image)
         except OSError as err:
             print(f'{printable(path)}: {err}', file=sys.stderr)
             continue
