@@ -173,8 +173,7 @@ def test_devices_fifos_and_huge_files_are_refused_at_once(tmp_path, capsys, pasc
         capsys.readouterr().err
 
 
-def test_results_never_replace_an_input_and_are_not_segmented(tmp_path, capsys, pascal_model,
-                                                               data_dir):
+def test_results_never_replace_an_input(tmp_path, capsys, data_dir, pascal_model):
     """Hardening III, 15: with --out the input folder, a.png's label replaced a_label.png."""
     bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
     cv2.imwrite(str(tmp_path / 'a.png'), bird[:64, :96])

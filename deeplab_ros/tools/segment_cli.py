@@ -67,8 +67,8 @@ def build_parser():
     parser.add_argument('--out', type=Path, default=Path('segmented'),
                         help='output folder (default: %(default)s)')
     parser.add_argument('--pattern', default='*',
-                        help="in folders, only the images whose name matches this glob, e.g. "
-                             "'*_segmentation.*' (default: all; files named are always taken)")
+                        help='in folders, only the images whose name matches this glob, '
+                             "e.g. '*_segmentation.*' (default: all; named files are taken)")
     parser.add_argument('--dataset', choices=['auto', *DATASETS], default='auto',
                         help='label space for colors and names (default: from the model)')
     parser.add_argument('--labels', help='class names file, one per line (overrides --dataset)')
