@@ -43,7 +43,7 @@ def segment_with_confidence(segmenter, image, resolution='input'):
 
 
 def band(mask, size):
-    """The pixels within ``size`` // 2 of the mask's edge, inside and out."""
+    """Return the pixels within ``size`` // 2 of the mask's edge, inside and out."""
     kernel = np.ones((size, size), np.uint8)
     return (cv2.dilate(mask, kernel) - cv2.erode(mask, kernel)).astype(bool)
 

@@ -29,7 +29,6 @@ graph, so reading them costs the interpreter nothing.
 import contextlib
 import logging
 import os
-from pathlib import Path
 import sys
 
 from deeplab_ros.engine import confidence, tflite_graph
@@ -110,7 +109,7 @@ def _labels_from(output):
 
 
 def _scores_output(shape):
-    """True when an output of this (static) shape holds class scores [1, H, W, C]."""
+    """Tell whether an output of this (static) shape holds class scores [1, H, W, C]."""
     return len(shape) == 4 and shape[3] != 1
 
 
@@ -260,7 +259,7 @@ class TFLiteModel:
         return labels, self._last_confidence(labels.shape)
 
     def _last_confidence(self, shape):
-        """The confidence of the last invoke's labels, on their grid ``shape``."""
+        """Return the confidence of the last invoke's labels, on their grid ``shape``."""
         if self._scores is not None:
             scores = self._interpreter.get_tensor(self._scores)[0]  # small: a copy is free
             return confidence.resize(confidence.max_probability(scores, self._score_scale),
