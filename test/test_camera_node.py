@@ -18,7 +18,7 @@ import os
 
 import cv2
 from deeplab_ros.node.image_encoding import image_to_array
-from deeplab_ros.tools.camera_node import FrameSource
+from deeplab_ros.tools.camera_node import FrameSource, SourceError
 import numpy as np
 import pytest
 import rclpy
@@ -127,3 +127,22 @@ def test_a_folder_source_reads_any_name_and_skips_bombs_with_one_line(tmp_path):
     assert skipped == [
         f'{tmp_path}/b_bomb.png: absurd image size 30000x30000 (over 67108864 pixels), skipped',
         f'{tmp_path}/c_bomb.jpg: absurd image size 30000x30000 (over 67108864 pixels), skipped']
+
+
+def test_a_pattern_plays_the_photos_of_a_folder_without_their_masks(ros_context, ros_process,
+                                                                    tmp_path):
+    """Hardening III, 17: a camera folder played the *_mask.bmp reference masks as well."""
+    for name, value in (('a_segmentation.bmp', 10), ('a_segmentation_mask.bmp', 1),
+                        ('b_segmentation.png', 20), ('b_segmentation_mask.bmp', 2)):
+        cv2.imwrite(str(tmp_path / name), np.full((24, 32, 3), value, np.uint8))
+    node, got = listen(ros_context)
+    process = camera(ros_process, tmp_path, "pattern:='*_segmentation.*'")  # YAML: quoted
+    assert spin_until(node, lambda: len(got['image']) >= 2, 20), process.stop()[1]
+    process.proc.wait(timeout=10)
+    code, output = process.stop()
+    assert code == 0 and 'after 2 frames' in output, output
+    assert [image_to_array(image)[0][0, 0, 0] for image in got['image']] == [10, 20]
+    node.destroy_node()
+    assert len(FrameSource(str(tmp_path))._images) == 4  # the default plays every image
+    with pytest.raises(SourceError, match=r"no images \(.*\) matching '\*.BMP' in folder"):
+        FrameSource(str(tmp_path), pattern='*.BMP')

@@ -16,8 +16,9 @@
 ``camera_node``: OpenCV frames on ``image_raw`` and ``camera_info``, for machines without usb_cam.
 
 The source is a device (index ``0`` or ``/dev/video0``), a video file, an
-image file or a folder of images. Files and folders loop when ``loop`` is
-true; otherwise the node stops cleanly after the last frame.
+image file or a folder of images (those whose name matches ``pattern``, in
+name order). Files and folders loop when ``loop`` is true; otherwise the node
+stops cleanly after the last frame.
 """
 
 import os
@@ -25,8 +26,8 @@ from pathlib import Path
 import sys
 
 import cv2
-from deeplab_ros.engine.image_files import check_size, IMAGE_SUFFIXES, ImageError, printable, \
-    read_image_file
+from deeplab_ros.engine.image_files import check_size, folder_images, IMAGE_SUFFIXES, \
+    ImageError, printable, read_image_file
 from deeplab_ros.node.image_encoding import array_to_image
 from deeplab_ros.node.parameters import declare, on_parameters, read, Spec
 from deeplab_ros.node.ros_main import run_node
@@ -40,6 +41,9 @@ PARAMETERS = {
     'source': Spec('0', 'Device index or path (/dev/video0), video file, image file or '
                         'folder of images', read_only=True, dynamic_typing=True),
     'framerate': Spec(30.0, 'Frames published per second', floating=(0.1, 240.0)),
+    'pattern': Spec('*', 'A folder source plays only the images whose name matches this '
+                         "glob (e.g. '*_segmentation.bmp', leaving out the *_mask.bmp next to "
+                         'them)', read_only=True),
     'image_width': Spec(0, 'Capture width asked of a device; 0 keeps its default',
                         read_only=True, integer=(0, 8192)),
     'image_height': Spec(0, 'Capture height asked of a device; 0 keeps its default',
@@ -74,7 +78,7 @@ def _device_problem(device):
 class FrameSource:
     """Yields BGR frames from a device, a video, an image or a folder of images."""
 
-    def __init__(self, source, width=0, height=0, on_skip=print):
+    def __init__(self, source, width=0, height=0, on_skip=print, pattern='*'):
         self.name = str(source)
         self._on_skip = on_skip  # told, in one line, about each frame that is left out
         self._images = None
@@ -92,9 +96,11 @@ class FrameSource:
             return
         self.is_device = False
         if path.is_dir():
-            self._images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            self._images = folder_images(path, pattern)
             if not self._images:
-                raise SourceError(f'no images ({", ".join(IMAGE_SUFFIXES)}) in folder {path}')
+                matching = f' matching {pattern!r}' if pattern != '*' else ''
+                raise SourceError(f'no images ({", ".join(IMAGE_SUFFIXES)}){matching} in folder '
+                                  f'{path}')
         elif path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
             self._images = [path]
         elif path.is_file():
@@ -163,7 +169,8 @@ class CameraNode(Node):
         """Open the source and start publishing; SourceError or ValueError if it cannot."""
         param = read(self, PARAMETERS)
         self.source = FrameSource(str(param['source']), param['image_width'],
-                                  param['image_height'], on_skip=self.get_logger().warning)
+                                  param['image_height'], on_skip=self.get_logger().warning,
+                                  pattern=param['pattern'])
         qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
         self._image_pub = self.create_publisher(Image, 'image_raw', qos)
         self._info_pub = self.create_publisher(CameraInfo, 'camera_info', qos)
