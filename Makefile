@@ -13,9 +13,20 @@ export VENV REQUIREMENTS
 
 PYTEST_ARGS ?=
 
+# vision_msgs has no wheel: `make venv` builds our copy of its LabelInfo and VisionClass
+# (test/msgs) into the venv, with the ROS build tools of requirements-msgs*.txt, once per
+# venv and message sources. A stack without such a file (Humble: no rclpy) goes without.
+MSGS_REQUIREMENTS := $(filter-out $(REQUIREMENTS),$(wildcard \
+	$(patsubst requirements%.txt,requirements-msgs%.txt,$(REQUIREMENTS))))
+MSGS_SOURCES := test/msgs/build_into_venv.sh $(wildcard test/msgs/vision_msgs/*.* \
+	test/msgs/vision_msgs/msg/*.msg)
+ifneq ($(MSGS_REQUIREMENTS),)
+MSGS_STAMP := $(VENV)/.msgs-$(shell cat $(MSGS_REQUIREMENTS) $(MSGS_SOURCES) | sha1sum | cut -c1-16)
+endif
+
 .PHONY: venv test test-stacks test-data demo bench clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(MSGS_STAMP)
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required (found %s)" % sys.version.split()[0])'
@@ -25,6 +36,15 @@ $(STAMP):
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+ifneq ($(MSGS_STAMP),)
+# After the install: a new install rebuilds the messages against its ROS libraries.
+$(MSGS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -r $(MSGS_REQUIREMENTS)
+	@bash test/msgs/build_into_venv.sh $(VENV)
+	@rm -f $(VENV)/.msgs-*
+	@touch $@
+endif
 
 # pytest's exit code 5 means no test ran: a failure, not a pass.
 test: venv
