@@ -30,13 +30,14 @@ from deeplab_ros.node.image_outputs import OUTPUT_NAMES
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
+import numpy as np
 from rcl_interfaces.srv import SetParameters, SetParametersAtomically
 import rclpy
 from rclpy.exceptions import InvalidHandle
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from std_msgs.msg import String
 
 OUTPUTS = OUTPUT_NAMES
@@ -282,3 +283,97 @@ class Harness:
         while not got and time.monotonic() < deadline:
             time.sleep(0.05)
         return got[0] if got else None
+
+
+# Depth cameras -------------------------------------------------------------------
+
+FX, FY = 420.0, 430.0
+
+
+def depth_scene(height, width, encoding):
+    depth = np.full((height, width), 2.0, np.float32)
+    depth[height // 4:height // 2, width // 4:width // 2] = 1.0
+    depth[:8] = 0.0          # no reading
+    depth[8:16] = 25.0       # beyond max_depth (10 m)
+    if encoding == '32FC1':
+        depth[16:24] = np.nan
+        return depth, depth
+    return depth, (np.nan_to_num(depth) * 1000).astype(np.uint16)
+
+
+class CloudRig:
+    """The harness plus depth, camera_info and ~/points (subscribed on demand)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.harness = Harness(name, image=f'/{name}/camera',
+                               outputs=('label_map', 'overlay'))
+        node = self.harness.node
+        reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        self.depth_pub = node.create_publisher(Image, f'/{name}/depth', reliable)
+        self.info_pub = node.create_publisher(CameraInfo, f'/{name}/camera_info', reliable)
+        self.clouds, self.compressed = [], {}
+        self._lock = threading.Lock()
+
+    def subscribe_points(self):
+        self.harness.node.create_subscription(
+            PointCloud2, f'/{self.name}/points', self._keep(self.clouds),
+            QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+
+    def subscribe_compressed(self, output):
+        self.compressed[output] = []
+        self.harness.node.create_subscription(
+            CompressedImage, f'/{self.name}/{output}/compressed',
+            self._keep(self.compressed[output]),
+            QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+
+    def _keep(self, store):
+        def keep(msg):
+            with self._lock:
+                store.append(msg)
+        return keep
+
+    def camera_info(self, width, height):
+        msg = CameraInfo(width=width, height=height)
+        msg.k = [FX, 0.0, (width - 1) / 2, 0.0, FY, (height - 1) / 2, 0.0, 0.0, 1.0]
+        return msg
+
+    def depth_msg(self, array, encoding, stamp, frame_id='depth_optical'):
+        msg = Image(height=array.shape[0], width=array.shape[1], encoding=encoding,
+                    step=array.shape[1] * array.itemsize, data=array.tobytes())
+        # Copied, not shared: a shared Time would move the color frame's stamp with it.
+        msg.header.stamp.sec, msg.header.stamp.nanosec = stamp.sec, stamp.nanosec
+        msg.header.frame_id = frame_id
+        return msg
+
+    def cloud_for(self, color, depth=None, info=None, offset_ns=0, timeout=15.0,
+                  expect=True):
+        """
+        Send depth (stamped color + offset), camera_info and color until a cloud comes.
+
+        ``expect`` false: keep sending for all of ``timeout`` (the verdict of the last
+        frame is then this frame's), and return None if no cloud came.
+        """
+        stamp = color.header.stamp
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if info is not None:
+                self.info_pub.publish(info)
+            if depth is not None:
+                shifted = stamp.sec * 10**9 + stamp.nanosec + offset_ns
+                depth.header.stamp.sec, depth.header.stamp.nanosec = divmod(shifted, 10**9)
+                self.depth_pub.publish(depth)
+            self.harness.publisher.publish(color)
+            end = min(deadline, time.monotonic() + 0.5)
+            while time.monotonic() < end:
+                with self._lock:
+                    found = [c for c in self.clouds if c.header.stamp == stamp]
+                if found:
+                    return found[-1]
+                time.sleep(0.02)
+
+        assert not expect, f'no cloud for {color.header.frame_id} in {timeout} s'
+        return None
+
+    def close(self):
+        self.harness.close()

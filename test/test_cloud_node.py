@@ -20,110 +20,19 @@ with bands of invalid readings; every point is checked against the pinhole
 equations and the label map the node published for the same frame.
 """
 
-import threading
 import time
 
 import cv2
 from deeplab_ros.engine.point_cloud import POINT
-from node_harness import Harness, start_node
+from node_harness import CloudRig, depth_scene, FX, FY, start_node
 import numpy as np
 import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from sensor_msgs.msg import Image
 
 pytestmark = pytest.mark.ros
 
-FX, FY = 420.0, 430.0
 BIRD = 3
-
-
-def depth_scene(height, width, encoding):
-    depth = np.full((height, width), 2.0, np.float32)
-    depth[height // 4:height // 2, width // 4:width // 2] = 1.0
-    depth[:8] = 0.0          # no reading
-    depth[8:16] = 25.0       # beyond max_depth (10 m)
-    if encoding == '32FC1':
-        depth[16:24] = np.nan
-        return depth, depth
-    return depth, (np.nan_to_num(depth) * 1000).astype(np.uint16)
-
-
-class CloudRig:
-    """The harness plus depth, camera_info and ~/points (subscribed on demand)."""
-
-    def __init__(self, name):
-        self.name = name
-        self.harness = Harness(name, image=f'/{name}/camera',
-                               outputs=('label_map', 'overlay'))
-        node = self.harness.node
-        reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-        self.depth_pub = node.create_publisher(Image, f'/{name}/depth', reliable)
-        self.info_pub = node.create_publisher(CameraInfo, f'/{name}/camera_info', reliable)
-        self.clouds, self.compressed = [], {}
-        self._lock = threading.Lock()
-
-    def subscribe_points(self):
-        self.harness.node.create_subscription(
-            PointCloud2, f'/{self.name}/points', self._keep(self.clouds),
-            QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
-
-    def subscribe_compressed(self, output):
-        self.compressed[output] = []
-        self.harness.node.create_subscription(
-            CompressedImage, f'/{self.name}/{output}/compressed',
-            self._keep(self.compressed[output]),
-            QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
-
-    def _keep(self, store):
-        def keep(msg):
-            with self._lock:
-                store.append(msg)
-        return keep
-
-    def camera_info(self, width, height):
-        msg = CameraInfo(width=width, height=height)
-        msg.k = [FX, 0.0, (width - 1) / 2, 0.0, FY, (height - 1) / 2, 0.0, 0.0, 1.0]
-        return msg
-
-    def depth_msg(self, array, encoding, stamp, frame_id='depth_optical'):
-        msg = Image(height=array.shape[0], width=array.shape[1], encoding=encoding,
-                    step=array.shape[1] * array.itemsize, data=array.tobytes())
-        # Copied, not shared: a shared Time would move the color frame's stamp with it.
-        msg.header.stamp.sec, msg.header.stamp.nanosec = stamp.sec, stamp.nanosec
-        msg.header.frame_id = frame_id
-        return msg
-
-    def cloud_for(self, color, depth=None, info=None, offset_ns=0, timeout=15.0,
-                  expect=True):
-        """
-        Send depth (stamped color + offset), camera_info and color until a cloud comes.
-
-        ``expect`` false: keep sending for all of ``timeout`` (the verdict of the last
-        frame is then this frame's), and return None if no cloud came.
-        """
-        stamp = color.header.stamp
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if info is not None:
-                self.info_pub.publish(info)
-            if depth is not None:
-                shifted = stamp.sec * 10**9 + stamp.nanosec + offset_ns
-                depth.header.stamp.sec, depth.header.stamp.nanosec = divmod(shifted, 10**9)
-                self.depth_pub.publish(depth)
-            self.harness.publisher.publish(color)
-            end = min(deadline, time.monotonic() + 0.5)
-            while time.monotonic() < end:
-                with self._lock:
-                    found = [c for c in self.clouds if c.header.stamp == stamp]
-                if found:
-                    return found[-1]
-                time.sleep(0.02)
-
-        assert not expect, f'no cloud for {color.header.frame_id} in {timeout} s'
-        return None
-
-    def close(self):
-        self.harness.close()
 
 
 @pytest.fixture(scope='module')
@@ -241,7 +150,7 @@ def test_tolerance_half_resolution_and_depth_that_cannot_be_aligned(pascal_model
                              expect=False, timeout=3.0) is None
         rig.harness.wait_for_status(lambda level, message, values: 'another aspect ratio'
                                     in values.get('cloud_problem', ''))
-        assert node.wait_for_output('~/points: depth is', timeout=5)
+        assert node.wait_for_output('/points: depth is', timeout=5)
     finally:
         rig.close()
         code, output = node.stop()
@@ -285,3 +194,117 @@ def test_compressed_outputs_and_no_depth_subscription_without_cloud(pascal_model
         rig.close()
         code, output = node.stop()
     assert code == 0 and 'Traceback' not in output, output
+
+
+def cloud_node(model, name, *params):
+    """Start a deeplab node with cloud: true and inputs under /<name>/; return it and a rig."""
+    node = start_node(model, 'cloud:=true', *params, name=name, image=f'/{name}/camera',
+                      extra=['-r', f'depth:=/{name}/depth',
+                             '-r', f'camera_info:=/{name}/camera_info'])
+    rig = CloudRig(name)
+    rig.harness.wait_for_subscriber()
+    return node, rig
+
+
+def closed(node, rig):
+    rig.close()
+    code, output = node.stop()
+    assert code == 0 and 'Traceback' not in output, output
+    return output
+
+
+def test_an_unreadable_or_oversize_depth_message_is_skipped_and_the_next_served(
+        pascal_model, bird):
+    from rclpy.serialization import serialize_message
+    node, rig = cloud_node(pascal_model, 'wire', 'qos:=reliable')
+    try:
+        rig.subscribe_points()
+        height, width = bird.shape[:2]
+        _, wire = depth_scene(height, width, '16UC1')
+        color = rig.harness.frame(bird, 'bgr8', 'wire')
+        raw = bytearray(serialize_message(rig.depth_msg(wire, '16UC1', color.header.stamp)))
+        raw[12:16] = (0x7FFFFFF0).to_bytes(4, 'little')  # frame_id's length: past the end
+        for _ in range(3):
+            rig.depth_pub.publish(bytes(raw))
+            time.sleep(0.2)
+        assert node.wait_for_output('depth frame refused', timeout=10), node.output
+        cloud = rig.cloud_for(color, rig.depth_msg(wire, '16UC1', color.header.stamp),
+                              rig.camera_info(width, height))
+        assert cloud.width * cloud.height > 1000
+        values = rig.harness.status()[2]
+        assert int(values['depth_frames_refused']) >= 1
+    finally:
+        output = closed(node, rig)
+    assert 'WireError' not in output
+
+
+def test_waiting_for_depth_never_delays_the_image_outputs(pascal_model, bird):
+    node, rig = cloud_node(pascal_model, 'nodepth', 'qos:=reliable', 'depth_tolerance:=1.0')
+    try:
+        rig.subscribe_points()                     # a cloud is wanted, no depth ever comes:
+        rig.harness.node.create_publisher(         # this one cannot reach a reliable reader
+            Image, '/nodepth/depth',
+            QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+        height, width = bird.shape[:2]
+        rig.info_pub.publish(rig.camera_info(width, height))
+        rig.harness.send(rig.harness.frame(bird, 'bgr8', 'first'))
+        before = len(rig.harness.received['label_map'])
+        started = time.monotonic()
+        while time.monotonic() - started < 4.0:
+            rig.harness.publisher.publish(rig.harness.frame(bird, 'bgr8', 'stream'))
+            time.sleep(0.2)
+        # Had each frame waited for its depth (1 s), at most 5 label maps would come.
+        assert len(rig.harness.received['label_map']) - before >= 8
+        level, message, values = rig.harness.wait_for_status(
+            lambda level, message, values: 'no depth frame' in values.get('cloud_problem', ''))
+        assert 'its publisher is best effort and this node subscribes reliable' in values[
+            'cloud_problem']
+    finally:
+        closed(node, rig)
+
+
+def test_a_best_effort_depth_camera_pairs_and_an_empty_frame_id_takes_the_colors(
+        pascal_model, bird):
+    node, rig = cloud_node(pascal_model, 'mixed')    # qos auto, reliable color camera
+    try:
+        best_effort = rig.harness.node.create_publisher(
+            Image, '/mixed/depth', QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+        rig.depth_pub = best_effort
+        rig.subscribe_points()
+        height, width = bird.shape[:2]
+        _, wire = depth_scene(height, width, '16UC1')
+        color = rig.harness.frame(bird, 'bgr8', 'color_optical')
+        cloud = rig.cloud_for(color, rig.depth_msg(wire, '16UC1', color.header.stamp,
+                                                   frame_id=''),
+                              rig.camera_info(width, height), timeout=30)
+        assert cloud.header.frame_id == 'color_optical'
+        assert node.wait_for_output('have an empty frame_id', timeout=5)
+    finally:
+        closed(node, rig)
+
+
+def test_an_organized_cloud_is_aligned_pixel_by_pixel_with_the_label_map(pascal_model, bird):
+    node, rig = cloud_node(pascal_model, 'organized', 'qos:=reliable', 'cloud_organized:=true')
+    try:
+        rig.subscribe_points()
+        height, width = bird.shape[:2]
+        metres, wire = depth_scene(height // 2, width // 2, '32FC1')   # half resolution
+        color = rig.harness.frame(bird, 'bgr8', 'organized')
+        cloud = rig.cloud_for(color, rig.depth_msg(wire, '32FC1', color.header.stamp),
+                              rig.camera_info(width, height))
+        labels_msg = rig.harness.send(color)['label_map']
+        labels = np.frombuffer(labels_msg.data, np.uint8).reshape(height, width)
+        assert (cloud.height, cloud.width, cloud.is_dense) == (height, width, False)
+        assert cloud.header.stamp == labels_msg.header.stamp
+        points = np.frombuffer(bytes(cloud.data), POINT).reshape(height, width)
+        np.testing.assert_array_equal(points['label'], labels)
+        # Each label map pixel takes the depth pixel under its centre; 0 and NaN: no point.
+        v, u = np.mgrid[0:height, 0:width]
+        expected = metres[v // 2, u // 2]
+        expected = np.where((expected >= 0.1) & (expected <= 10.0), expected, np.nan)
+        np.testing.assert_array_equal(points['z'], expected.astype(np.float32))
+        assert np.isnan(points['x'][:16]).all() and np.isfinite(points['x'][64:]).all()
+        result = rig.harness.set_parameters(cloud_stride=2)[0]
+        assert not result.successful and 'cloud_organized' in result.reason
+    finally:
+        closed(node, rig)

@@ -129,6 +129,8 @@ class CameraInput:
                          for p in publishers) else ReliabilityPolicy.BEST_EFFORT)
         if wanted != self._reliability:
             self._subscribe(wanted)
+        if self.cloud is not None:
+            self.cloud.match_publisher_qos()
         elif (wanted == ReliabilityPolicy.BEST_EFFORT and self.last_frame is None
               and time.monotonic() - self._subscribed_at > SILENT_CAMERA_WARNING):
             self._warn(
@@ -170,5 +172,5 @@ class CameraInput:
         self.progress_at = time.monotonic()
         stamp = job.header.nanoseconds
         self.stats.published((now_ns - stamp) / 1e9 if stamp else None)
-        if job.wanted['points']:  # last: it may wait for the depth frame of this stamp
-            self.cloud.publish(job.header, products.labels, dataset.colormap, job.settings)
+        if job.wanted['points']:  # built on the cloud's own thread: nothing here waits
+            self.cloud.submit(job.header, products.labels, dataset.colormap, job.settings)

@@ -263,8 +263,7 @@ class DeepLabNode(LifecycleNode):
     def _validate_parameters(self, params):
         values = {p.name: p.value for p in params}
         try:
-            settings = self.settings
-            check(values, current=settings and vars(settings))
+            check(values, current={p.name: p.value for p in self.get_parameters(PARAMETERS)})
             frozen = [n for n in values if n in PARAMETERS and PARAMETERS[n].read_only]
             if frozen and self.state != 'unconfigured':
                 raise ValueError(

@@ -17,8 +17,9 @@ The depth frames and camera_info that pair with segmented frames, matched by sta
 
 Depth registered to the color image arrives on its own topic, before or
 after the color frame with the same (or a nearby) stamp. The newest few
-serialized depth frames wait here; ``match`` returns the one nearest the
-color frame's stamp within the tolerance, waiting up to the tolerance for one
+serialized depth frames wait here, within a count and a byte budget (a
+stream of huge depth frames cannot pile up); ``match`` returns the one
+nearest the color frame's stamp within the tolerance, waiting a while for one
 still in flight, and counts matched and unmatched frames for the diagnostics.
 """
 
@@ -27,6 +28,7 @@ import threading
 import time
 
 KEPT = 8  # depth frames kept for matching: ~0.25 s at 30 Hz
+KEPT_BYTES = 64 << 20  # and at most this much of them: four 1920x1080 32FC1 frames
 
 
 class DepthInput:
@@ -34,32 +36,44 @@ class DepthInput:
 
     def __init__(self, clock=time.monotonic):
         self._clock = clock
-        self._frames = deque(maxlen=KEPT)
+        self._frames = deque()  # (stamp, frame, bytes)
+        self._bytes = 0
         self._cond = threading.Condition()
         self.camera_info = None  # (k, width, height) of the color camera
-        self.received = self.matched = self.unmatched = 0
+        self.received = self.matched = self.unmatched = self.refused = 0
         self._window_received = 0
 
-    def add(self, stamp_ns, raw):
+    def add(self, stamp_ns, raw, size=0):
+        """Keep ``raw`` (``size`` bytes), dropping the oldest frames past KEPT or KEPT_BYTES."""
         with self._cond:
-            self._frames.append((stamp_ns, raw))
+            self._frames.append((stamp_ns, raw, size))
+            self._bytes += size
+            while len(self._frames) > KEPT or (self._bytes > KEPT_BYTES
+                                               and len(self._frames) > 1):
+                self._bytes -= self._frames.popleft()[2]
             self.received += 1
             self._window_received += 1
             self._cond.notify_all()
 
-    def add_unused(self):
-        """Count a frame that arrived while no cloud was wanted (not kept)."""
+    def refuse(self):
+        """Count a frame that arrived and was refused (unreadable, too large): not kept."""
         with self._cond:
             self.received += 1
+            self.refused += 1
             self._window_received += 1
 
     def set_camera_info(self, k, width, height):
         self.camera_info = (tuple(k), int(width), int(height))
 
-    def match(self, stamp_ns, tolerance):
-        """Return the depth frame nearest ``stamp_ns`` within ``tolerance`` s, or None."""
+    def match(self, stamp_ns, tolerance, wait=None):
+        """
+        Return the depth frame nearest ``stamp_ns`` within ``tolerance`` s, or None.
+
+        Waits up to ``wait`` seconds (default: the tolerance) for a frame still in
+        flight, unless a newer one shows that none will come.
+        """
         limit = int(tolerance * 1e9)
-        deadline = self._clock() + tolerance
+        deadline = self._clock() + (tolerance if wait is None else wait)
         with self._cond:
             while True:
                 best = min(self._frames, key=lambda f: abs(f[0] - stamp_ns), default=None)
@@ -79,4 +93,5 @@ class DepthInput:
             rate, self._window_received = self._window_received / max(span, 1e-9), 0
         return {'depth_rate_hz': round(rate, 2), 'depth_frames_matched': self.matched,
                 'depth_frames_unmatched': self.unmatched,
+                'depth_frames_refused': self.refused,
                 'camera_info': 'received' if self.camera_info else 'missing'}

@@ -109,6 +109,9 @@ PARAMETERS = {
                             floating=(0.0, 1.0)),
     'cloud_stride': Spec(1, 'Take every n-th depth pixel in each direction for ~/points',
                          integer=(1, 64)),
+    'cloud_organized': Spec(False, '~/points as an organized cloud: one point per ~/label_map '
+                                   "pixel, row-major, NaN where none (what Nav2's semantic "
+                                   'segmentation layer reads); false: the valid points only'),
     'cloud_classes': Spec([], 'Class names or ids kept in ~/points, e.g. ["person"]; empty '
                               'keeps all'),
     'min_depth': Spec(0.1, 'Nearest depth kept in ~/points, metres', floating=(0.0, 100.0)),
@@ -192,14 +195,18 @@ def check(values, table=PARAMETERS, current=None):
     a change that sets only one of them.
     """
     if table is PARAMETERS:
-        depth = {**(current or {}), **values}
-        if 'min_depth' in depth and 'max_depth' in depth and (
+        merged = {**(current or {}), **values}
+        if 'min_depth' in merged and 'max_depth' in merged and (
                 'min_depth' in values or 'max_depth' in values):
-            _check_number('min_depth', depth['min_depth'], None)
-            _check_number('max_depth', depth['max_depth'], None)
-            if depth['min_depth'] > depth['max_depth']:
-                raise ValueError(f"min_depth ({depth['min_depth']}) must not be greater than "
-                                 f"max_depth ({depth['max_depth']}): no point would be kept")
+            _check_number('min_depth', merged['min_depth'], None)
+            _check_number('max_depth', merged['max_depth'], None)
+            if merged['min_depth'] > merged['max_depth']:
+                raise ValueError(f"min_depth ({merged['min_depth']}) must not be greater than "
+                                 f"max_depth ({merged['max_depth']}): no point would be kept")
+        if merged.get('cloud_organized') and merged.get('cloud_stride', 1) > 1 and (
+                'cloud_organized' in values or 'cloud_stride' in values):
+            raise ValueError('cloud_stride must be 1 with cloud_organized: an organized cloud '
+                             'has a point for every label map pixel')
     for name, value in values.items():
         if name in table and _is_float(table[name]):
             _check_number(name, value, table[name].floating)
