@@ -36,6 +36,7 @@ from deeplab_ros.node.camera_input import CameraInput
 from deeplab_ros.node.diagnostics import diagnostics
 from deeplab_ros.node.frame_pipeline import FramePipeline
 from deeplab_ros.node.frame_source import FrameWaiter
+from deeplab_ros.node.label_info import label_info_message, LABEL_INFO_UNAVAILABLE
 from deeplab_ros.node.lifecycle_services import TransitionGuard
 from deeplab_ros.node.parameters import check, declare, on_parameters, PARAMETERS, read, \
     settings_of, updated
@@ -69,7 +70,8 @@ class DeepLabNode(LifecycleNode):
         self.settings = None
         self.model = self.dataset = self.pipeline = None
         self.cameras = []
-        self._labels_pub = self._qos_timer = self._waiter = None
+        self._label_pubs = []
+        self._qos_timer = self._waiter = None
         self._config_error = self._loading = None  # loading: (model, start) in configure
         self._starting = False
         self._stop_timeout = STOP_TIMEOUT
@@ -203,9 +205,7 @@ class DeepLabNode(LifecycleNode):
             self.get_logger().info(f'no ~/confidence: {self.model.why_no_confidence}')
         self.cameras = [CameraInput(self, name, s, self.model.has_confidence, self._log.warn,
                                     self._wake) for name in s.cameras or ('',)]
-        self._labels_pub = self.create_publisher(String, '~/labels', LATCHED)
-        self._labels_pub.publish(String(data=json.dumps(
-            {str(i): name for i, name in enumerate(self.dataset.class_names)})))
+        self._publish_labels()
         self._waiter = FrameWaiter(self, len(self.cameras))
         self.pipeline = FramePipeline(self._prepare, self._infer, self._finish,
                                       lambda: self.settings, self._on_pipeline_error,
@@ -217,6 +217,18 @@ class DeepLabNode(LifecycleNode):
             f'({self.dataset.num_classes} classes), input {size}, device {self.model.device}; '
             f'input {", ".join(c.topic for c in self.cameras)} (qos {s.qos}), outputs '
             + ', '.join(p.topic_name for c in self.cameras for p in c.outputs.publishers.values()))
+
+    def _publish_labels(self):
+        """Latch the class names: JSON on ~/labels, and vision_msgs/LabelInfo where it exists."""
+        names = self.dataset.class_names
+        self._label_pubs = [self.create_publisher(String, '~/labels', LATCHED)]
+        self._label_pubs[0].publish(String(data=json.dumps(dict(enumerate(names)))))
+        info = label_info_message(names, self.get_clock().now().to_msg())
+        if info is None:
+            self.get_logger().info(LABEL_INFO_UNAVAILABLE)
+            return
+        self._label_pubs.append(self.create_publisher(type(info), '~/label_info', LATCHED))
+        self._label_pubs[1].publish(info)
 
     def _stop_input(self):
         """Stop the pipeline (joined) and unsubscribe: nothing runs, nothing arrives."""
@@ -239,9 +251,9 @@ class DeepLabNode(LifecycleNode):
         if self._waiter is not None:
             self._waiter.destroy()
             self._waiter = None
-        if self._labels_pub is not None:
-            self.destroy_publisher(self._labels_pub)
-            self._labels_pub = None
+        for publisher in self._label_pubs:
+            self.destroy_publisher(publisher)
+        self._label_pubs = []
         self.model = self.dataset = self.pipeline = None
 
     def _wake(self):
