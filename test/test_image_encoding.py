@@ -12,14 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""sensor_msgs/Image <-> numpy conversion, every encoding and every malformed field."""
+"""sensor_msgs/Image <-> numpy conversion, every encoding and every malformed field; clouds."""
 
 import cv2
+from deeplab_ros.engine.datasets import pascal_colormap
+from deeplab_ros.engine.point_cloud import Intrinsics, labeled_points, POINT
+from deeplab_ros.node.image_cdr import Header, serialize_point_cloud
 from deeplab_ros.node.image_encoding import (array_to_image, compressed_to_array,
                                              image_to_array, ImageError)
 import numpy as np
 import pytest
-from sensor_msgs.msg import CompressedImage, Image
+from rclpy.serialization import deserialize_message
+from sensor_msgs.msg import CompressedImage, Image, PointCloud2, PointField
 
 pytestmark = pytest.mark.ros
 
@@ -137,3 +141,43 @@ def test_parity_with_cv_bridge(rgb):
     assert np.array_equal(image_to_array(msg)[0], bridge.imgmsg_to_cv2(msg, 'bgr8'))
     ours = array_to_image(rgb, 'rgb8')
     assert np.array_equal(bridge.imgmsg_to_cv2(ours, 'rgb8'), rgb)
+
+
+def cloud_of(points):
+    """Serialize ``points`` as the node does and read them back with rclpy."""
+    raw = serialize_point_cloud(Header(7, 8, 'camera'), points, 'depth_optical')
+    return deserialize_message(raw, PointCloud2)
+
+
+def test_a_dense_cloud_serializes_as_pcl_and_rviz_read_it():
+    depth = np.full((4, 6), 2.0, np.float32)
+    depth[1, 2] = 0.0
+    labels = np.arange(24, dtype=np.uint8).reshape(4, 6) % 21
+    camera = Intrinsics.from_k([5.0, 0, 2.5, 0, 5.0, 1.5, 0, 0, 1], 6, 4)
+    points = labeled_points(depth, labels, camera, pascal_colormap())
+    msg = cloud_of(points)
+    assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (7, 8)
+    assert msg.header.frame_id == 'depth_optical'
+    assert (msg.height, msg.width, msg.is_dense, msg.is_bigendian) == (1, 23, True, False)
+    assert (msg.point_step, msg.row_step) == (20, 20 * 23)
+    assert [(f.name, f.offset, f.datatype, f.count) for f in msg.fields] == [
+        ('x', 0, PointField.FLOAT32, 1), ('y', 4, PointField.FLOAT32, 1),
+        ('z', 8, PointField.FLOAT32, 1), ('rgb', 12, PointField.FLOAT32, 1),
+        ('label', 16, PointField.UINT32, 1)]
+    assert bytes(msg.data) == points.tobytes()
+
+
+def test_an_organized_cloud_serializes_with_its_rows_and_nan_points():
+    depth = np.full((4, 6), 2.0, np.float32)
+    depth[1, 2] = 0.0
+    labels = np.arange(24, dtype=np.uint8).reshape(4, 6) % 21
+    camera = Intrinsics.from_k([5.0, 0, 2.5, 0, 5.0, 1.5, 0, 0, 1], 6, 4)
+    points = labeled_points(depth, labels, camera, pascal_colormap(), organized=True)
+    msg = cloud_of(points)
+    assert (msg.height, msg.width, msg.is_dense) == (4, 6, False)
+    assert (msg.point_step, msg.row_step) == (20, 20 * 6)
+    back = np.frombuffer(bytes(msg.data), POINT).reshape(msg.height, msg.width)
+    assert np.isnan(back['z'][1, 2]) and np.isnan(back['x'][1, 2])
+    assert back['z'][1, 3] == 2.0 and back['label'][1, 2] == labels[1, 2]
+    assert np.count_nonzero(np.isnan(back['z'])) == 1
+    assert bytes(msg.data) == points.tobytes()

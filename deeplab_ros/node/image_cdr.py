@@ -162,14 +162,19 @@ POINT_FIELD_TYPES = {'float32': 7, 'uint32': 6}
 
 def serialize_point_cloud(header, points, frame_id):
     """
-    Serialize a structured numpy array as an unordered ``sensor_msgs/PointCloud2`` (CDR LE).
+    Serialize a structured numpy array as a ``sensor_msgs/PointCloud2`` (CDR LE).
 
-    ``header`` gives the stamp; ``frame_id`` is the cloud's frame (the depth's).
+    1-D ``points`` make an unordered cloud of valid points (height 1, ``is_dense``);
+    2-D ones an organized cloud, height x width, whose invalid points are NaN (not
+    ``is_dense``). ``header`` gives the stamp; ``frame_id`` is the cloud's frame (the
+    depth's). The points are copied once, into the message's bytes, which rclpy's
+    ``publish`` needs (``bytes``, not any buffer).
     """
+    height, width = points.shape if points.ndim == 2 else (1, len(points))
     writer = _Writer()
     writer.put('iI', header.sec, header.nanosec)
     writer.string(frame_id)
-    writer.put('II', 1, len(points))
+    writer.put('II', height, width)
     names = points.dtype.names
     writer.put('I', len(names))
     for name in names:
@@ -180,7 +185,7 @@ def serialize_point_cloud(header, points, frame_id):
         writer.put('I', 1)
     writer.put('B', 0, align=1)                       # is_bigendian
     step = points.dtype.itemsize
-    writer.put('II', step, step * len(points))       # point_step, row_step
-    writer.raw(np.ascontiguousarray(points).view(np.uint8))
-    writer.put('B', 1, align=1)                       # is_dense: invalid points were dropped
+    writer.put('II', step, step * width)             # point_step, row_step
+    writer.raw(np.ascontiguousarray(points).reshape(-1).view(np.uint8))
+    writer.put('B', points.ndim == 1, align=1)       # is_dense
     return b''.join(writer.parts)
