@@ -18,16 +18,18 @@ import http.server
 import importlib.util
 import os
 from pathlib import Path
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zlib
 
-from deeplab_ros.engine.downloads import MIRROR_VARIABLE
+from deeplab_ros.engine.downloads import CACHE_VARIABLE, MIRROR_VARIABLE
 from deeplab_ros.engine.sample_data import cached_data, DATA_VARIABLE, find_data_dir
 import pytest
 
@@ -53,6 +55,15 @@ NO_DATA = ('the real models and photos were not found, so {count} test(s) that n
            'not run: `make test-data` downloads them (about 7 MB, into '
            f'{cached_data()}; {MIRROR_VARIABLE} for a mirror), or set {DATA_VARIABLE}')
 _deselected = []
+
+# The run writes no cache under $HOME (downloads, extracted tarballs, Keras's keras.json):
+# a temporary one, set before TensorFlow is imported and inherited by the processes the
+# tests start. Test data found in the user's cache is still read there, by its path.
+TEMPORARY_HOME = tempfile.mkdtemp(prefix='deeplab_ros-test-')
+if DATA is not None and DATA == cached_data():
+    os.environ[DATA_VARIABLE] = str(DATA)
+os.environ[CACHE_VARIABLE] = os.path.join(TEMPORARY_HOME, 'cache')
+os.environ['KERAS_HOME'] = os.path.join(TEMPORARY_HOME, 'keras')
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -155,6 +166,7 @@ def pytest_sessionfinish(session):
         if process.proc.poll() is None:
             process.proc.kill()
             process.proc.wait()
+    shutil.rmtree(TEMPORARY_HOME, ignore_errors=True)
 
 
 class RosProcess:
