@@ -31,6 +31,7 @@ on whole arrays, into buffers kept between frames: no per-point Python.
 """
 
 from dataclasses import dataclass
+import math
 
 import cv2
 import numpy as np
@@ -170,7 +171,7 @@ class CloudBuilder:
         Each buffer has room for every pixel of this frame's grid, so a dense cloud
         of any count fits, and is taken anew only when the grid's size changes.
         """
-        item = np.dtype(dtype).itemsize * int(np.prod(shape[2:], dtype=int))
+        item = np.dtype(dtype).itemsize * math.prod(shape[2:])
         if len(self._buffers.get(name, ())) != self._pixels * item:
             self._buffers[name] = np.empty(self._pixels * item, np.uint8)
         return self._buffers[name][:shape[0] * shape[1] * item].view(dtype).reshape(shape)
@@ -221,23 +222,28 @@ class CloudBuilder:
             wanted = np.zeros(256, np.uint8)
             wanted[np.asarray(class_ids, np.intp)] = 1
             valid &= cv2.LUT(ids, wanted, dst=self._buffer('test', shape, np.uint8)).view(bool)
-        depth = self._buffer('z', shape)
-        depth.fill(np.nan)
-        np.copyto(depth, z, where=valid)
-        fields = [np.multiply(depth, columns, out=self._buffer('x', shape)),
-                  np.multiply(depth, rows[:, None], out=self._buffer('y', shape)), depth, ids]
-        if not organized:  # the pixels that have a point, in one row
+        if organized:
+            depth = self._buffer('z', shape)
+            depth.fill(np.nan)
+            np.copyto(depth, z, where=valid)
+            across, down = columns, rows[:, None]
+        else:  # the pixels that have a point, in one row
             index = np.flatnonzero(valid)
             if not len(index):  # (OpenCV takes no empty arrays)
                 return np.empty(0, POINT)
             shape = (1, len(index))
-            fields = [np.take(field, index, mode='clip',
-                              out=self._buffer(f'packed {i}', shape, field.dtype)[0])[None]
-                      for i, field in enumerate(fields)]
+            depth, ids, across = (
+                np.take(grid, index, mode='clip', out=self._buffer(name, shape, grid.dtype)[0])
+                for name, grid in (('packed z', z), ('packed ids', ids),
+                                   ('packed columns', np.broadcast_to(columns, z.shape))))
+            down = np.repeat(rows, np.count_nonzero(valid, axis=1))  # valid is row-major
+        fields = [np.multiply(depth, across, out=self._buffer('x', shape)),
+                  np.multiply(depth, down, out=self._buffer('y', shape)),
+                  depth.reshape(shape)]
         # cv2.LUT takes 256 entries, and needs no index array (np.take makes one of intp).
         lut = np.zeros(256, np.float32)
         lut[:min(256, len(colormap))] = packed_rgb(colormap[:256])
-        ids = fields.pop()
+        ids = ids.reshape(shape)
         label = self._buffer('label', shape, np.uint32)
         np.copyto(label, ids)
         fields += [cv2.LUT(ids, lut, dst=self._buffer('rgb', shape)), label.view(np.float32)]
