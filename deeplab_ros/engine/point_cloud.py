@@ -181,8 +181,8 @@ class CloudBuilder:
         """
         Return the cloud as ``POINT`` records: 1-D if dense, height x width if organized.
 
-        ``depth_m`` is HxW metres; ``labels`` is the label map at any size of the
-        same aspect; ``intrinsics`` those of the color camera at any size of that
+        ``depth_m`` is HxW metres; ``labels`` is the uint8 label map at any size of
+        the same aspect; ``intrinsics`` those of the color camera at any size of that
         aspect. A pixel has no point where its depth is 0, NaN or outside
         [min_depth, max_depth], or, with ``class_ids``, where its class is not one
         of them. Dense: the points of the depth's pixels that have one, every
@@ -242,7 +242,7 @@ class CloudBuilder:
                   depth.reshape(shape)]
         # cv2.LUT takes 256 entries, and needs no index array (np.take makes one of intp).
         lut = np.zeros(256, np.float32)
-        lut[:min(256, len(colormap))] = packed_rgb(colormap[:256])
+        lut[:len(colormap[:256])] = packed_rgb(colormap[:256])
         ids = ids.reshape(shape)
         label = self._buffer('label', shape, np.uint32)
         np.copyto(label, ids)
