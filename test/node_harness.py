@@ -140,6 +140,7 @@ class Harness:
         self.node_name = node_name
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
+        self._answering = False
         self._closing = False
         self._spinner = threading.Thread(target=self._spin, daemon=True)
         self._spinner.start()
@@ -221,8 +222,28 @@ class Harness:
         assert future.done(), f'{client.srv_name} did not answer in {timeout} s'
         return future.result()
 
+    def wait_until_answering(self, timeout=60.0):
+        """
+        Return once the node has answered a get_state (asked again until it does).
+
+        A request sent in the instant a service is discovered can be lost (its reply
+        path not yet matched): the first answer, to a harmless query, shows that both
+        directions are up before a transition, which must not be asked twice.
+        """
+        if self._answering:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.get_state_client.wait_for_service(timeout_sec=1.0):
+                future = self.get_state_client.call_async(GetState.Request())
+                if wait_for(future.done, 2.0):
+                    self._answering = True
+                    return
+        raise AssertionError(f'/{self.node_name} never answered get_state in {timeout} s')
+
     def set_parameters(self, atomic=False, **values):
         """Set the node's parameters; return the SetParametersResult list (one if atomic)."""
+        self.wait_until_answering()
         client = self.atomic_client if atomic else self.param_client
         parameters = [Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
         response = self.call(client, client.srv_type.Request(parameters=parameters))
@@ -230,6 +251,7 @@ class Harness:
 
     def transition(self, label):
         """Ask the node for a lifecycle transition by label; return its success."""
+        self.wait_until_answering()
         request = ChangeState.Request(transition=Transition(label=label))
         return self.call(self.change_state_client, request).success
 

@@ -217,6 +217,10 @@ def test_an_unreadable_or_oversize_depth_message_is_skipped_and_the_next_served(
         pascal_model, bird):
     from rclpy.serialization import serialize_message
     node, rig = cloud_node(pascal_model, 'wire', 'qos:=reliable')
+    # The start-up line names what is really subscribed and published (remapped).
+    assert ('input /wire/camera, /wire/depth, /wire/camera_info; outputs /wire/label_map'
+            in node.output), node.output
+    assert '/wire/points' in node.output and '/wire/class_mask (mask_classes)' in node.output
     try:
         rig.subscribe_points()
         height, width = bird.shape[:2]

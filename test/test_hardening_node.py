@@ -230,6 +230,26 @@ def test_a_transition_asked_for_during_autostart_is_refused_not_raced(pascal_mod
         assert harness.state() == 'active'
 
 
+def test_class_lists_set_during_the_autostart_load_are_checked_and_applied(pascal_model,
+                                                                            data_dir):
+    """Hardening III, 12: set during the load, they were shown but not used."""
+    node = RosProcess(['-c', SLOW_LOAD_NODE, '--ros-args', '-r', '__node:=relist',
+                       '-r', 'image:=/relist/camera', '-p', f'model_path:={pascal_model}',
+                       '-p', 'mask_classes:=[dog]'])
+    with harnessed(node, 'relist', image='/relist/camera',
+                   outputs=('label_map', 'class_mask')) as harness:
+        harness.wait_for_status(lambda level, message, values: message.startswith(
+            'configuring: loading model'), timeout=10)
+        assert harness.set_parameters(mask_classes=['bird'])[0].successful
+        assert node.wait_for_output('active: segmenting', timeout=30), node.output
+        assert 'class_mask (mask_classes)' not in node.output
+        got = harness.send(harness.frame(bird_at(data_dir, (320, 240)), 'bgr8', 'late'),
+                           wanted=('label_map', 'class_mask'))
+        labels, mask = (np.frombuffer(got[name].data, np.uint8).reshape(240, 320)
+                        for name in ('label_map', 'class_mask'))
+        assert (labels == 3).mean() > 0.1 and np.array_equal(mask, (labels == 3) * 255)
+
+
 def test_ctrl_c_during_a_slow_frame_exits_at_once(pascal_model, data_dir):
     """Hardening II, 11: it waited for the frame, 10.6 s, against the README's 'a couple'."""
     node = slow_node(pascal_model, 'ctrlc')

@@ -237,6 +237,37 @@ def test_runtime_parameters(harness, bird_bgr):
     assert all(r.successful for r in harness.set_parameters(output_resolution='input'))
 
 
+def test_class_lists_take_names_ids_and_clearing_and_depth_ranges_stay_sane(harness,
+                                                                            bird_bgr):
+    """Hardening III, 9-11 and 19: ids as numbers, `[]`, VOC spellings, min over max."""
+    def class_mask(frame_id):
+        got = harness.send(harness.frame(bird_bgr, 'bgr8', frame_id),
+                           wanted=('label_map', 'class_mask'))
+        return as_array(got['class_mask'], 1), as_array(got['label_map'], 1)
+    try:
+        assert harness.set_parameters(mask_classes=[BIRD])[0].successful   # an integer array
+        mask, labels = class_mask('ids')
+        assert np.array_equal(mask, (labels == BIRD) * 255)
+        assert harness.set_parameters(mask_classes=['tvmonitor', 'bird'])[0].successful
+        for value, reason in (([True], 'must be a list of names or numbers'),
+                              (['\u00b2'], "unknown class '\u00b2'"), ([99], "unknown class '99'")):
+            result = harness.set_parameters(mask_classes=value)[0]
+            assert not result.successful and reason in result.reason, result.reason
+        assert harness.set_parameters(mask_classes=[])[0].successful      # cleared
+        before = len(harness.received['class_mask'])
+        harness.send(harness.frame(bird_bgr, 'bgr8', 'cleared'))
+        assert len(harness.received['class_mask']) == before               # no longer sent
+        for values in ({'min_depth': 20.0}, {'max_depth': 0.05},
+                       {'min_depth': 5.0, 'max_depth': 1.0}):
+            result = harness.set_parameters(atomic=True, **values)[0]
+            assert not result.successful and 'must not be greater than max_depth' in (
+                result.reason), (values, result.reason)
+        assert harness.set_parameters(atomic=True, min_depth=1.0, max_depth=5.0)[0].successful
+    finally:
+        assert all(r.successful for r in harness.set_parameters(
+            mask_classes=['bird'], min_depth=0.1, max_depth=10.0))
+
+
 def test_rate_limit_and_newest_frame_only(pascal_model, bird_bgr):
     process = start_node(pascal_model, 'rate:=2.0', name='limited', image='/limited/camera')
     harness = Harness('limited', image='/limited/camera')

@@ -65,6 +65,7 @@ class CameraInput:
         self.stats = NodeStats()
         self._source = self._reliability = None
         self._subscribed_at = 0.0
+        self._idle = False       # nobody wanted an output when the pipeline last asked
         self.last_frame = None   # monotonic time of the last frame taken
         self.progress_at = 0.0   # last output, idle frame or activation (stall detection)
 
@@ -116,6 +117,15 @@ class CameraInput:
         self._node.get_logger().info(f'subscribed to {self.topic} with '
                                      f'{reliability.name.lower()} QoS')
 
+    def describe(self, settings) -> str:
+        """Say what this camera subscribes and publishes, with remapped names."""
+        inputs, (on, off) = [self.topic], self.outputs.topics(settings)
+        if self.cloud is not None:
+            inputs += [self.cloud.depth_topic, self.cloud.info_topic]
+            on.append(self.cloud.publisher.topic_name)
+        return (f'input {", ".join(inputs)}; outputs {", ".join(on)}'
+                + (f'; off until set: {", ".join(off)}' if off else ''))
+
     def match_publisher_qos(self):
         """Follow the camera: reliable if every publisher is, else best effort."""
         publishers = self._node.get_publishers_info_by_topic(self.topic)
@@ -144,7 +154,7 @@ class CameraInput:
     def _on_taken(self, arrived):
         """Count ``arrived`` frames, of which all but the one just taken were replaced unseen."""
         self.last_frame = time.monotonic()
-        self.stats.arrived(arrived)
+        self.stats.arrived(arrived, unused=self._idle)
 
     # The frame pipeline's work for this camera ------------------------------------
 
@@ -152,7 +162,8 @@ class CameraInput:
         """Return ``{output: wanted}``, or None when no output is (the frame is not taken)."""
         wanted = self.outputs.wanted(settings)
         wanted['points'] = self.cloud is not None and self.cloud.wanted
-        if any(wanted.values()):
+        self._idle = not any(wanted.values())
+        if not self._idle:
             return wanted
         self.progress_at = time.monotonic()  # idle by choice is not a stall
         return None

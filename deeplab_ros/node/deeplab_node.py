@@ -214,9 +214,8 @@ class DeepLabNode(LifecycleNode):
         size = self.model.fixed_size or f'longest side {s.input_size or self.model.input_size}'
         self.get_logger().info(
             f'model {source} ({self.model.kind}), dataset {self.dataset.name} '
-            f'({self.dataset.num_classes} classes), input {size}, device {self.model.device}; '
-            f'input {", ".join(c.topic for c in self.cameras)} (qos {s.qos}), outputs '
-            + ', '.join(p.topic_name for c in self.cameras for p in c.outputs.publishers.values()))
+            f'({self.dataset.num_classes} classes), input {size}, device {self.model.device}, '
+            f'qos {s.qos}; ' + '; '.join(c.describe(self.settings) for c in self.cameras))
 
     def _publish_labels(self):
         """Latch the class names: JSON on ~/labels, and vision_msgs/LabelInfo where it exists."""

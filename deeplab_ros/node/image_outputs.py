@@ -25,7 +25,7 @@ output that needs it is wanted.
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 from deeplab_ros.engine.visualize import colorize, overlay
@@ -41,7 +41,7 @@ class OutputSpec:
     name: str
     encoding: str                # sensor_msgs encoding of the raw topic
     product: str                 # the Products attribute it publishes
-    enabled: Callable = lambda settings: True  # the settings that switch it on
+    switch: Optional[str] = None  # the setting that turns it on (true or a non-empty list)
     compressed: Optional[Tuple[str, str]] = None  # (file suffix, CompressedImage format)
     needs_confidence: bool = False  # made from the model's class scores: not every model
 
@@ -50,16 +50,20 @@ OUTPUTS = (
     # PNG keeps the label map lossless: class ids survive compression.
     OutputSpec('label_map', 'mono8', 'labels',
                compressed=('.png', 'mono8; png compressed mono8')),
-    OutputSpec('color_mask', 'rgb8', 'color', lambda s: s.publish_color_mask,
+    OutputSpec('color_mask', 'rgb8', 'color', 'publish_color_mask',
                ('.jpg', 'rgb8; jpeg compressed bgr8')),
-    OutputSpec('overlay', 'rgb8', 'overlay', lambda s: s.publish_overlay,
+    OutputSpec('overlay', 'rgb8', 'overlay', 'publish_overlay',
                ('.jpg', 'rgb8; jpeg compressed bgr8')),
-    OutputSpec('class_mask', 'mono8', 'class_mask', lambda s: len(s.mask_ids) > 0),
+    OutputSpec('class_mask', 'mono8', 'class_mask', 'mask_ids'),
     # round(255 p), p the softmax probability of the class the label map shows there.
-    OutputSpec('confidence', 'mono8', 'confidence', lambda s: s.publish_confidence,
+    OutputSpec('confidence', 'mono8', 'confidence', 'publish_confidence',
                ('.png', 'mono8; png compressed mono8'), needs_confidence=True),
 )
 OUTPUT_NAMES = tuple(spec.name for spec in OUTPUTS)
+
+
+def switched_on(spec: OutputSpec, settings) -> bool:
+    return spec.switch is None or bool(getattr(settings, spec.switch))
 
 
 class Products:
@@ -139,9 +143,22 @@ class ImageOutputs:
     def wanted(self, settings) -> Dict[str, bool]:
         """Return ``{output: wanted}``: subscribed and switched on by ``settings``."""
         subscribed = set(self.subscribed())
-        return {key: key in subscribed and spec.enabled(settings)
+        return {key: key in subscribed and switched_on(spec, settings)
                 for spec in OUTPUTS for key in (spec.name, f'{spec.name}/compressed')
                 if key in self.publishers}
+
+    def topics(self, settings) -> Tuple[List[str], List[str]]:
+        """Return the topics published now and those a setting keeps off (with its name)."""
+        on, off = [], []
+        for spec in OUTPUTS:
+            for key in (spec.name, f'{spec.name}/compressed'):
+                if key in self.publishers:
+                    topic = self.publishers[key].topic_name
+                    if switched_on(spec, settings):
+                        on.append(topic)
+                    else:
+                        off.append(f'{topic} ({spec.switch.replace("_ids", "_classes")})')
+        return on, off
 
     def needs_confidence(self, wanted: Dict[str, bool]) -> bool:
         """Tell whether a wanted output is made from the model's scores (infer them too)."""

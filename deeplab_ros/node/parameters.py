@@ -19,6 +19,7 @@ One table drives declaration, ``ros2 param describe`` texts, validation of
 runtime changes, and the tests that keep ``config/deeplab.yaml`` in step.
 """
 
+from array import array
 from dataclasses import dataclass, field, make_dataclass, replace
 import re
 
@@ -161,13 +162,17 @@ def _check_number(name, value, limits):
 
 
 def value_of(name, value, table=PARAMETERS):
-    """Return ``value`` as the node uses it: a float parameter given as an integer is a float."""
-    return float(value) if name in table and _is_float(table[name]) else value
+    """Return ``value`` as the node uses it: floats as floats (even given as 5), lists as tuples."""
+    if name in table and _is_float(table[name]):
+        return float(value)
+    if name in table and isinstance(table[name].default, list):
+        return tuple(value)  # a message's integer array arrives as an array.array
+    return value
 
 
 def _check_list(name, value):
     """Refuse anything but a list of names or ids (an empty list of any type is empty)."""
-    if not isinstance(value, (list, tuple)) or any(
+    if not isinstance(value, (list, tuple, array)) or any(
             isinstance(item, bool) or not isinstance(item, (str, int)) for item in value):
         raise ValueError(f'{name} must be a list of names or numbers, e.g. [person] or [15] '
                          f'(or [] for none), got {value!r}')
@@ -246,15 +251,12 @@ Settings = make_dataclass(
 
 def settings_of(values):
     """Return the Settings of ``{name: value}`` (every parameter of PARAMETERS)."""
-    return Settings(**{name: tuple(value) if isinstance(value, list) else value
-                       for name, value in values.items()})
+    return Settings(**{name: value_of(name, value) for name, value in values.items()})
 
 
 def updated(settings, values):
     """Return ``settings`` with ``{name: value}`` applied (floats as floats, lists as tuples)."""
-    return replace(settings, **{
-        name: tuple(value) if isinstance(value, list) else value_of(name, value)
-        for name, value in values.items()})
+    return replace(settings, **{name: value_of(name, value) for name, value in values.items()})
 
 
 def read(node, table=PARAMETERS):

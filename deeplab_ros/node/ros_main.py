@@ -29,16 +29,24 @@ The executor spins in a thread of its own and sleeps until there is work
 (an executor wait cannot be interrupted by a Python signal handler). The main
 thread checks, every 0.1 s, a flag that the signal handlers set: a handler runs
 in the main thread wherever it is, inside a lock it holds or inside another
-handler (a dying parent's SIGTERMs come in a burst), so it must take no lock.
+handler (a burst of SIGTERMs from a supervisor), so it must take no lock.
+
+With ``DEEPLAB_ROS_EXIT_WITH`` set to a pid (this package's launch files set
+their own), the node ends when that process ends, however it ends: it watches
+that pid itself, so launch prefixes and wrappers in between (``gdb --args``,
+``xterm -e``, ``sh -c``, ``/usr/bin/time``) change nothing.
 """
 
+import atexit
 import ctypes
 import inspect
 import os
 from pathlib import Path
+import select
 import signal
-import sys
 import threading
+import time
+from typing import Optional
 
 import rclpy
 from rclpy.exceptions import InvalidHandle
@@ -52,22 +60,91 @@ FINISHED_CHECK = 0.1  # seconds between checks of ``finished`` and of a stop sig
 # Set to the starter's pid (by this package's launch files): the node then ends with
 # it, however it ends. `ros2 launch` killed by SIGTERM or SIGKILL leaves its children.
 PARENT_VARIABLE = 'DEEPLAB_ROS_EXIT_WITH'
+PID_LIMIT = 1 << 22  # Linux's largest pid_max: no pid anywhere reaches it
+PARENT_RECHECK = 0.5  # seconds between checks of that pid where there is no pidfd
 IMPORT_RECHECK = 0.05  # seconds: a stop signal that landed in numpy's import is tried again
 
 
-def _parent_gone():
-    """
-    With PARENT_VARIABLE set: end with that process; return whether it is gone already.
+def _logger():
+    return rclpy.logging.get_logger('deeplab_ros')
 
-    On Linux, it asks for a SIGTERM when the parent ends; elsewhere that is a no-op.
+
+def parent_pid(value: str) -> Optional[int]:
     """
-    parent = os.environ.get(PARENT_VARIABLE, '')
-    if not parent.isdigit():
+    Return the pid in PARENT_VARIABLE's ``value``; None if empty or not a pid.
+
+    Only ASCII digits count ('٥' and '²' are digits to ``str.isdigit``), and
+    only numbers a pid can be; anything else is one warning line and ignored.
+    """
+    if not value:
+        return None
+    if value.isascii() and value.isdigit() and 0 < int(value) < PID_LIMIT:
+        return int(value)
+    _logger().warning(f'{PARENT_VARIABLE}={value[:40]!r} is not a process id: ignored (this '
+                      'node will not end with the process that started it)')
+    return None
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
-    if sys.platform.startswith('linux'):
-        PR_SET_PDEATHSIG = 1  # noqa: N806  (the Linux constant's name)
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    return os.getppid() != int(parent)  # it ended before the line above
+    except PermissionError:  # another user's process: it exists
+        pass
+    return True
+
+
+def _waiter(pid):
+    """
+    Return a function that returns once process ``pid`` has ended.
+
+    A pidfd (Linux 5.3) follows that very process, whatever reuses its pid later;
+    without one (another OS, an older kernel, a seccomp filter) the pid is polled.
+    ProcessLookupError: it has ended already.
+    """
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        raise
+    except (AttributeError, OSError):
+        if not _alive(pid):
+            raise ProcessLookupError(pid) from None
+        return lambda: _poll_until_gone(pid)
+    poller = select.poll()
+    poller.register(handle, select.POLLIN)
+    return poller.poll
+
+
+def _poll_until_gone(pid):
+    while _alive(pid):
+        time.sleep(PARENT_RECHECK)
+
+
+def end_with_parent() -> bool:
+    """
+    With PARENT_VARIABLE naming a process: end this one with it (one line, then SIGTERM).
+
+    Return False when that process has ended already (one line says so).
+    """
+    pid = parent_pid(os.environ.get(PARENT_VARIABLE, ''))
+    if pid is None:
+        return True
+    try:
+        wait = _waiter(pid)
+    except ProcessLookupError:
+        _logger().warning(f'not starting: process {pid} ({PARENT_VARIABLE}: what started this '
+                          'node) has already ended; unset the variable if it was left over')
+        return False
+
+    def watch():
+        wait()
+        _logger().info(f'ending: process {pid} ({PARENT_VARIABLE}: what started this node) '
+                       'has ended')
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name='parent watch', daemon=True).start()
+    return True
 
 
 def _initialising_numpy(frame):
@@ -94,6 +171,11 @@ def _shutdown_rclpy():
         rclpy.try_shutdown()
 
 
+def _ignore_stop_signals():
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 class Interrupted(BaseException):
     """A stop signal arrived while the program was starting."""
 
@@ -107,6 +189,14 @@ class StopSignals:
     A context manager. On exit the signals are ignored, not restored: the
     process is only exiting then, and a late SIGTERM (a supervisor, launch's
     escalation) must not turn a clean exit 0 into death by signal.
+
+    They are ignored in the kernel (libc's ``signal``), not with
+    ``signal.signal(s, SIG_IGN)``: a signal that another thread's C handler had
+    taken before that call and records after it is reported as "OSError: Signal
+    15 ignored due to race condition" with a traceback (a SIGTERM burst as the
+    process ended did). Python's handler stays and does nothing; only at exit,
+    long after the last one could land, does Python record SIG_IGN as well (it
+    resets a signal with a Python handler to its default as it exits).
     """
 
     def __init__(self):
@@ -137,11 +227,16 @@ class StopSignals:
     def __enter__(self):
         for signum in STOP_SIGNALS:
             signal.signal(signum, self._handle)
+        atexit.unregister(_ignore_stop_signals)
+        atexit.register(_ignore_stop_signals)
         return self
 
     def __exit__(self, *exc):
+        self.abort_start = False
+        libc = ctypes.CDLL(None)
+        libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
         for signum in STOP_SIGNALS:
-            signal.signal(signum, signal.SIG_IGN)
+            libc.signal(signum, int(signal.SIG_IGN))
         return False
 
 
@@ -192,7 +287,7 @@ def run_node(make_node, args=None, startup_errors=(), finished=None, threads=1):
     ``start()`` runs, so a slow start (a big model) does not silence it.
     """
     with StopSignals() as signals:
-        if _parent_gone():
+        if not end_with_parent():
             return 0
         rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
         node = spinner = None

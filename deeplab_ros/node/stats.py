@@ -34,7 +34,8 @@ class NodeStats:
         self._clock = clock
         self._lock = threading.Lock()
         self._window_start = self._started = clock()
-        self._totals = dict.fromkeys(('received', 'dropped', 'bad', 'failed', 'published'), 0)
+        self._totals = dict.fromkeys(('received', 'dropped', 'unused', 'bad', 'failed',
+                                      'published'), 0)
         self._window = dict(self._totals)
         self._inference = []
         self._latency = []
@@ -46,21 +47,26 @@ class NodeStats:
             self._totals[key] += 1
             self._window[key] += 1
 
-    def arrived(self, count=1):
+    def arrived(self, count=1, unused=False):
         """
         Count ``count`` frames sent by the camera, all but one never processed.
 
         None: one frame taken, and how many were sent meanwhile is unknown (the
         ROS release's message info cannot tell); drops are reported unknown.
+        ``unused``: they came while nobody wanted an output, so none was to be
+        processed: counted as unused, not dropped.
         """
         with self._lock:
             if count is None:
-                self._drops_known = False
+                self._drops_known = unused and self._drops_known
                 count = 1
             self._arrivals.append((self._clock(), count))
             for totals in (self._totals, self._window):
                 totals['received'] += count
-                totals['dropped'] += count - 1
+                if unused:
+                    totals['unused'] += count
+                else:
+                    totals['dropped'] += count - 1
 
     def bad_frame(self):
         self._count('bad')
@@ -107,6 +113,7 @@ class NodeStats:
             'latency_ms_p95': ms(latency, 95),
             'frames_received': totals['received'],
             'frames_dropped': totals['dropped'] if self._drops_known else DROPS_UNKNOWN,
+            'frames_unused': totals['unused'],
             'bad_frames': totals['bad'],
             'failed_frames': totals['failed'],
             'frames_published': totals['published'],
