@@ -230,8 +230,8 @@ def test_a_transition_asked_for_during_autostart_is_refused_not_raced(pascal_mod
         assert harness.state() == 'active'
 
 
-def test_class_lists_set_during_the_autostart_load_are_checked_and_applied(pascal_model,
-                                                                            data_dir):
+def test_class_lists_set_during_the_autostart_load_are_checked_and_applied(
+        pascal_model, data_dir):
     """Hardening III, 12: set during the load, they were shown but not used."""
     node = RosProcess(['-c', SLOW_LOAD_NODE, '--ros-args', '-r', '__node:=relist',
                        '-r', 'image:=/relist/camera', '-p', f'model_path:={pascal_model}',

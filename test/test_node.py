@@ -250,7 +250,8 @@ def test_class_lists_take_names_ids_and_clearing_and_depth_ranges_stay_sane(harn
         assert np.array_equal(mask, (labels == BIRD) * 255)
         assert harness.set_parameters(mask_classes=['tvmonitor', 'bird'])[0].successful
         for value, reason in (([True], 'must be a list of names or numbers'),
-                              (['\u00b2'], "unknown class '\u00b2'"), ([99], "unknown class '99'")):
+                              (['\u00b2'], "unknown class '\u00b2'"),
+                              ([99], "unknown class '99'")):
             result = harness.set_parameters(mask_classes=value)[0]
             assert not result.successful and reason in result.reason, result.reason
         assert harness.set_parameters(mask_classes=[])[0].successful      # cleared

@@ -162,7 +162,7 @@ def _check_number(name, value, limits):
 
 
 def value_of(name, value, table=PARAMETERS):
-    """Return ``value`` as the node uses it: floats as floats (even given as 5), lists as tuples."""
+    """Return ``value`` as the node uses it: floats as floats (even given as 5), lists tuples."""
     if name in table and _is_float(table[name]):
         return float(value)
     if name in table and isinstance(table[name].default, list):
