@@ -121,12 +121,25 @@ def _bmp_size(data):
     return abs(width), abs(height)
 
 
-def _jpeg_segments(view):
-    """Yield ``(marker, position, length)`` of each segment up to EOI, scan data skipped."""
+def _next_marker(view, pos):
+    found = _JPEG_SCAN_END.search(view, pos)
+    return found.start() if found else len(view)
+
+
+def _jpeg_segments(view, strict=True):
+    """
+    Yield ``(marker, position, length)`` of each segment up to EOI, scan data skipped.
+
+    Bytes where a marker should be are refused if ``strict``, else skipped to the
+    next marker, as libjpeg does (with a warning).
+    """
     pos, end = 2, len(view)
     while pos < end:
         if view[pos] != 0xFF:
-            raise _header_error('JPEG', f'has no marker at byte {pos}')
+            if strict:
+                raise _header_error('JPEG', f'has no marker at byte {pos}')
+            pos = _next_marker(view, pos)
+            continue
         while pos < end and view[pos] == 0xFF:  # fill bytes before a marker are legal
             pos += 1
         if pos >= end:
@@ -143,8 +156,7 @@ def _jpeg_segments(view):
         yield marker, pos, length
         pos += length
         if marker == 0xDA:
-            found = _JPEG_SCAN_END.search(view, pos)
-            pos = found.start() if found else end
+            pos = _next_marker(view, pos)
 
 
 def _jpeg_frame(view):
@@ -186,11 +198,11 @@ def _check_jpeg(data, width, height):
         raise ImageError('cut short', f'JPEG of {width}x{height} is {len(view)} bytes: too '
                                       f'short for its {blocks} blocks (at least a bit each)')
     scans = 0
-    for segment, _, _ in _jpeg_segments(view):
+    for segment, _, _ in _jpeg_segments(view, strict=False):
         scans += segment == 0xDA
         if scans > MAX_JPEG_SCANS:
-            raise ImageError('scans', f'JPEG has over {MAX_JPEG_SCANS} scans (encoders write '
-                                      'at most about 10)')
+            raise ImageError('scans', f'JPEG has over {MAX_JPEG_SCANS} scans (libjpeg writes '
+                                      '10 in a progressive image)')
     if scans * width * height > MAX_JPEG_SCAN_PIXELS:
         raise ImageError('scans', f'JPEG of {width}x{height} in {scans} scans: over '
                                   f'{MAX_JPEG_SCAN_PIXELS} pixels to decode in all its scans')
