@@ -32,6 +32,7 @@ class StandInModel:
     """A model call of fixed latency that leaves the CPU (and the GIL) to the rest."""
 
     kind = 'simulated'
+    has_confidence, why_no_confidence = False, 'a stand-in model has no class scores'
     fixed_size = (513, 513)
     input_size = 513
     dataset = 'pascal'
@@ -50,8 +51,7 @@ class StandInModel:
 
 def main():
     milliseconds = float(sys.argv.pop(1))
-    node.load_model = lambda *args, **kwargs: StandInModel(milliseconds)
-    return node.main(sys.argv[1:])
+    return node.main(sys.argv[1:], load=lambda *args, **kwargs: StandInModel(milliseconds))
 
 
 if __name__ == '__main__':

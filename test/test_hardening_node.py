@@ -39,10 +39,9 @@ import sys, time
 from deeplab_ros.node import deeplab_node, stats
 deeplab_node.STOP_TIMEOUT = 1.0
 stats.STUCK_AFTER = 1.0
-real_load = deeplab_node.load_model
 
 def load(*args, **kwargs):
-    model = real_load(*args, **kwargs)
+    model = deeplab_node.load_model(*args, **kwargs)
     predict = model.predict
     def slow_predict(batch):
         if tuple(batch[0, 0, 0]) == (255, 0, 0):
@@ -50,8 +49,7 @@ def load(*args, **kwargs):
         return predict(batch)
     model.predict = slow_predict
     return model
-deeplab_node.load_model = load
-sys.exit(deeplab_node.main(sys.argv[2:]))
+sys.exit(deeplab_node.main(sys.argv[2:], load=load))
 """
 SLOW = 8.0
 
@@ -177,13 +175,11 @@ def test_devices_and_fifos_are_refused_at_configure(pascal_model, tmp_path):
 SLOW_LOAD_NODE = """
 import sys, time
 from deeplab_ros.node import deeplab_node
-real_load = deeplab_node.load_model
 
 def slow_load(*args, **kwargs):
     time.sleep(6.0)  # a big model
-    return real_load(*args, **kwargs)
-deeplab_node.load_model = slow_load
-sys.exit(deeplab_node.main(sys.argv[1:]))
+    return deeplab_node.load_model(*args, **kwargs)
+sys.exit(deeplab_node.main(sys.argv[1:], load=slow_load))
 """
 
 

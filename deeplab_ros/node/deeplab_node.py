@@ -24,22 +24,22 @@ releases the model. With ``autostart`` (the default) it configures and
 activates itself at start. ``/diagnostics`` come from ``diagnostics.py``.
 """
 
-import json
 import sys
 import time
+from typing import Callable
 
 import cv2
 from deeplab_ros.engine.datasets import get_dataset
 from deeplab_ros.engine.model_loading import load_model, ModelLoadError
-from deeplab_ros.engine.segmenter import Segmenter
 from deeplab_ros.node.camera_input import CameraInput
 from deeplab_ros.node.diagnostics import diagnostics
 from deeplab_ros.node.frame_pipeline import FramePipeline
 from deeplab_ros.node.frame_source import FrameWaiter
-from deeplab_ros.node.label_info import label_info_message, LABEL_INFO_UNAVAILABLE
+from deeplab_ros.node.label_info import latch_labels
 from deeplab_ros.node.lifecycle_services import TransitionGuard
-from deeplab_ros.node.parameters import check, declare, on_parameters, PARAMETERS, read, \
-    settings_of, updated
+from deeplab_ros.node.model_stages import ModelStages
+from deeplab_ros.node.parameters import class_ids, declare, on_parameters, PARAMETERS, read, \
+    refusal, settings_of, updated
 from deeplab_ros.node.ros_main import run_node
 from deeplab_ros.node.throttled_log import ThrottledLog
 from diagnostic_msgs.msg import DiagnosticArray
@@ -48,7 +48,6 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from std_msgs.msg import String
 
 STOP_TIMEOUT = 10.0  # deactivate waits this long for a frame in a stage, then leaves it
 STOP_TIMEOUT_AT_EXIT = 1.0
@@ -64,8 +63,10 @@ class StartError(RuntimeError):
 class DeepLabNode(LifecycleNode):
     """Segments the newest frame of each camera and publishes what subscribers ask for."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, load: Callable = load_model, **kwargs):
+        """``load``: the model loader (``load_model``; a test or benchmark passes its own)."""
         super().__init__('deeplab', **kwargs)
+        self._load = load
         declare(self, managed=True)
         self.settings = None
         self.model = self.dataset = self.pipeline = None
@@ -190,7 +191,7 @@ class DeepLabNode(LifecycleNode):
         self.get_logger().info(f'loading model {source}')
         self._loading = (source, time.monotonic())
         try:
-            self.model = load_model(source, s.input_tensor, s.output_tensor, s.device,
+            self.model = self._load(source, s.input_tensor, s.output_tensor, s.device,
                                     s.num_threads)
         finally:
             self._loading = None
@@ -199,16 +200,18 @@ class DeepLabNode(LifecycleNode):
         # Read again: live parameters may have changed during the load, unchecked (the
         # class names need the dataset); the read-only ones were refused meanwhile.
         s = settings_of(read(self))
-        self.settings = updated(s, self._class_ids(mask_classes=s.mask_classes,
-                                                   cloud_classes=s.cloud_classes))
+        self.settings = updated(s, class_ids(self.dataset, mask_classes=s.mask_classes,
+                                             cloud_classes=s.cloud_classes))
         if not self.model.has_confidence:
             self.get_logger().info(f'no ~/confidence: {self.model.why_no_confidence}')
         self.cameras = [CameraInput(self, name, s, self.model.has_confidence, self._log.warn,
                                     self._wake) for name in s.cameras or ('',)]
-        self._publish_labels()
+        self._label_pubs = latch_labels(self, self.dataset.class_names, LATCHED)
         self._waiter = FrameWaiter(self, len(self.cameras))
-        self.pipeline = FramePipeline(self._prepare, self._infer, self._finish,
-                                      lambda: self.settings, self._on_pipeline_error,
+        stages = ModelStages(self.model, self.dataset, self._log.warn,
+                             lambda: self.get_clock().now().nanoseconds)
+        self.pipeline = FramePipeline(stages.prepare, stages.infer, stages.finish,
+                                      lambda: self.settings, stages.on_error,
                                       wanted=lambda camera, settings: camera.wanted(settings))
         self.pipeline.set_sources(self.cameras, self._waiter)
         size = self.model.fixed_size or f'longest side {s.input_size or self.model.input_size}'
@@ -216,18 +219,6 @@ class DeepLabNode(LifecycleNode):
             f'model {source} ({self.model.kind}), dataset {self.dataset.name} '
             f'({self.dataset.num_classes} classes), input {size}, device {self.model.device}, '
             f'qos {s.qos}; ' + '; '.join(c.describe(self.settings) for c in self.cameras))
-
-    def _publish_labels(self):
-        """Latch the class names: JSON on ~/labels, and vision_msgs/LabelInfo where it exists."""
-        names = self.dataset.class_names
-        self._label_pubs = [self.create_publisher(String, '~/labels', LATCHED)]
-        self._label_pubs[0].publish(String(data=json.dumps(dict(enumerate(names)))))
-        info = label_info_message(names, self.get_clock().now().to_msg())
-        if info is None:
-            self.get_logger().info(LABEL_INFO_UNAVAILABLE)
-            return
-        self._label_pubs.append(self.create_publisher(type(info), '~/label_info', LATCHED))
-        self._label_pubs[1].publish(info)
 
     def _stop_input(self):
         """Stop the pipeline (joined) and unsubscribe: nothing runs, nothing arrives."""
@@ -265,72 +256,21 @@ class DeepLabNode(LifecycleNode):
 
     # Parameters -------------------------------------------------------------
 
-    def _class_ids(self, **lists):
-        """Return ``{'mask_ids': ..., 'cloud_ids': ...}`` of the given class lists."""
-        return {name.replace('classes', 'ids'): tuple(
-            self.dataset.class_id(n) for n in value if str(n).strip())
-            for name, value in lists.items()}
-
     def _validate_parameters(self, params):
-        values = {p.name: p.value for p in params}
-        try:
-            check(values, current={p.name: p.value for p in self.get_parameters(PARAMETERS)})
-            frozen = [n for n in values if n in PARAMETERS and PARAMETERS[n].read_only]
-            if frozen and self.state != 'unconfigured':
-                raise ValueError(
-                    f'{", ".join(frozen)}: applied at configure, so the node must be '
-                    f'unconfigured to change it: `ros2 lifecycle set '
-                    f'{self.get_fully_qualified_name()} deactivate`, then cleanup, set it, '
-                    'configure and activate')
-            if self.dataset is not None:
-                self._class_ids(**{n: v for n, v in values.items()
-                                   if n in ('mask_classes', 'cloud_classes')})
-        except ValueError as err:
-            return SetParametersResult(successful=False, reason=str(err))
-        return SetParametersResult(successful=True)
+        reason = refusal({p.name: p.value for p in params},
+                         {p.name: p.value for p in self.get_parameters(PARAMETERS)},
+                         self.state != 'unconfigured', self.get_fully_qualified_name(),
+                         self.dataset)
+        return SetParametersResult(successful=reason is None, reason=reason or '')
 
     def _apply_parameters(self, params):
         values = {p.name: p.value for p in params}
         if self.settings is not None:
-            classes = {n: v for n, v in values.items() if n in ('mask_classes', 'cloud_classes')}
-            self.settings = updated(self.settings, {**values, **self._class_ids(**classes)})
+            self.settings = updated(self.settings, {**values, **class_ids(
+                self.dataset, **{n: v for n, v in values.items() if n.endswith('_classes')})})
         self._wake()  # a new rate applies to the wait already started
         self.get_logger().info('parameters updated: ' + ', '.join(
             f'{p.name}={p.value}' for p in params))
-
-    # Pipeline stages (worker threads) -----------------------------------------
-
-    def _on_pipeline_error(self, stage, err, job):
-        camera = job.source if job is not None else None
-        topic = camera.topic if camera is not None else 'a camera'
-        if stage == 'prepare' and isinstance(err, ValueError):
-            camera.stats.bad_frame()
-            self._log.warn(f'{topic} frame: {getattr(err, "kind", type(err).__name__)}',
-                           f'dropped a frame from {topic}: {err}')
-            return
-        if camera is not None:
-            camera.stats.failed()
-        self._log.warn(f'{stage}: {type(err).__name__}',
-                       f'dropped a frame from {topic}: {stage} failed: '
-                       f'{type(err).__name__}: {err}')
-
-    def _prepare(self, job):
-        job.header, job.image, job.order = job.source.decode(job.frame)
-        # A segmenter per frame: the input size travels with the frame's settings.
-        job.prepared = Segmenter(self.model, job.settings.input_size or None).prepare(
-            job.image, job.order)
-
-    def _infer(self, job):
-        started = time.monotonic()
-        if job.source.outputs.needs_confidence(job.wanted):
-            job.labels, job.confidence = Segmenter(self.model).infer(job.prepared, True)
-        else:
-            job.labels = Segmenter(self.model).infer(job.prepared)
-        job.source.stats.inferred(time.monotonic() - started)
-
-    def _finish(self, job):
-        job.source.publish(job, Segmenter(self.model), self.dataset,
-                           self.get_clock().now().nanoseconds)
 
     # Diagnostics ------------------------------------------------------------
 
@@ -342,11 +282,11 @@ class DeepLabNode(LifecycleNode):
             and self.get_clock().now().nanoseconds == 0))
 
 
-def main(args=None):
+def main(args=None, load: Callable = load_model):
     # A node shut down through its lifecycle (finalized) has nothing left to do: it exits.
     # Two executor threads: diagnostics and the lifecycle queries keep answering while
     # a transition (configure: loading a big model) holds the other.
-    return run_node(DeepLabNode, args, startup_errors=(StartError,),
+    return run_node(lambda: DeepLabNode(load), args, startup_errors=(StartError,),
                     finished=lambda node: node.state == 'finalized', threads=2)
 
 

@@ -20,6 +20,8 @@ it (reliable, transient local). vision_msgs comes with a ROS install
 (rosdep), but has no wheel: a venv of PyPI's ROS wheels goes without it.
 """
 
+import json
+
 LABEL_INFO_UNAVAILABLE = ('vision_msgs cannot be imported (it has no PyPI wheel; a ROS install '
                           'has it through rosdep), so there is no ~/label_info: the class names '
                           'are on ~/labels as JSON')
@@ -42,3 +44,22 @@ def label_info_message(class_names: list[str], header_stamp=None):
     if header_stamp is not None:
         message.header.stamp = header_stamp
     return message
+
+
+def latch_labels(node, class_names, qos) -> list:
+    """
+    Publish the class names once, latched: JSON on ``~/labels``, LabelInfo on ``~/label_info``.
+
+    Return the publishers (the node destroys them at cleanup). Without vision_msgs
+    one INFO line says why there is no ``~/label_info``.
+    """
+    from std_msgs.msg import String
+    publishers = [node.create_publisher(String, '~/labels', qos)]
+    publishers[0].publish(String(data=json.dumps(dict(enumerate(class_names)))))
+    info = label_info_message(list(class_names), node.get_clock().now().to_msg())
+    if info is None:
+        node.get_logger().info(LABEL_INFO_UNAVAILABLE)
+    else:
+        publishers.append(node.create_publisher(type(info), '~/label_info', qos))
+        publishers[1].publish(info)
+    return publishers

@@ -236,6 +236,35 @@ def declare(node, table=PARAMETERS, managed=False):
         node.declare_parameter(name, spec.default, descriptor(spec, managed))
 
 
+def class_ids(dataset, **lists):
+    """Return ``{'mask_ids': ..., 'cloud_ids': ...}`` of the class lists given (names or ids)."""
+    return {name.replace('classes', 'ids'): tuple(
+        dataset.class_id(n) for n in value if str(n).strip()) for name, value in lists.items()}
+
+
+def refusal(values, current, configured, node_name, dataset=None):
+    """
+    Return why the change ``{name: value}`` is refused, or None.
+
+    ``current``: the values in force; ``configured``: read-only parameters are
+    then refused, with the ``ros2 lifecycle`` steps; ``dataset``: class names
+    are checked against it when there is one.
+    """
+    try:
+        check(values, current=current)
+        frozen = [n for n in values if n in PARAMETERS and PARAMETERS[n].read_only]
+        if frozen and configured:
+            return (f'{", ".join(frozen)}: applied at configure, so the node must be '
+                    f'unconfigured to change it: `ros2 lifecycle set {node_name} deactivate`, '
+                    'then cleanup, set it, configure and activate')
+        if dataset is not None:
+            class_ids(dataset, **{n: v for n, v in values.items()
+                                  if n in ('mask_classes', 'cloud_classes')})
+    except ValueError as err:
+        return str(err)
+    return None
+
+
 def _field_type(spec):
     return tuple if isinstance(spec.default, list) else type(spec.default)
 
