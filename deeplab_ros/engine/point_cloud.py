@@ -231,12 +231,16 @@ class CloudBuilder:
             index = np.flatnonzero(valid)
             if not len(index):  # (OpenCV takes no empty arrays)
                 return np.empty(0, POINT)
+            # Each point's row factor: the points per row are where the rows start in index.
+            starts = np.searchsorted(index, np.arange(0, valid.size + 1, valid.shape[1]))
+            down = np.repeat(rows, np.diff(starts))
+            across = self._buffer('columns', valid.shape)  # each pixel's column factor
+            across[:] = columns
             shape = (1, len(index))
             depth, ids, across = (
                 np.take(grid, index, mode='clip', out=self._buffer(name, shape, grid.dtype)[0])
                 for name, grid in (('packed z', z), ('packed ids', ids),
-                                   ('packed columns', np.broadcast_to(columns, z.shape))))
-            down = np.repeat(rows, np.count_nonzero(valid, axis=1))  # valid is row-major
+                                   ('packed columns', across)))
         fields = [np.multiply(depth, across, out=self._buffer('x', shape)),
                   np.multiply(depth, down, out=self._buffer('y', shape)),
                   depth.reshape(shape)]
