@@ -234,4 +234,4 @@ def test_bad_camera_names_are_refused_in_one_line(ros_process, pascal_model, cam
 
 
 def test_output_names_come_from_one_list():
-    assert OUTPUT_NAMES == ('label_map', 'color_mask', 'overlay', 'class_mask')
+    assert OUTPUT_NAMES == ('label_map', 'color_mask', 'overlay', 'class_mask', 'confidence')
