@@ -29,7 +29,8 @@ stamp as the label map and the confidence of that frame.
 
 import threading
 
-from deeplab_ros.engine.point_cloud import CloudBuilder, depth_in_metres, Intrinsics
+from deeplab_ros.engine.point_cloud import CloudBuilder, depth_in_metres, Intrinsics, \
+    MAX_CLOUD_POINTS
 from deeplab_ros.node.depth_input import DepthInput
 from deeplab_ros.node.image_cdr import serialize_point_cloud
 from deeplab_ros.node.image_encoding import depth_to_array, image_view
@@ -39,9 +40,6 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 # How long a segmented frame waits for its depth frame to arrive (the depth may be
 # delayed like any message; the image outputs do not wait for it).
 DEPTH_WAIT = 1.0
-# Depth frames larger than this are refused on arrival, before they are kept: 4096x2160
-# (4K) and every depth camera's own resolution are below it.
-MAX_DEPTH_PIXELS = 4096 * 2160
 
 
 class CloudOutput:
@@ -118,9 +116,11 @@ class CloudOutput:
         # into the executor.
         try:
             view = image_view(raw)
-            if view.width * view.height > MAX_DEPTH_PIXELS:
+            # Refused before it is kept: no cloud may have more points (every depth
+            # camera's own resolution is below it).
+            if view.width * view.height > MAX_CLOUD_POINTS:
                 raise ValueError(f'a {view.width}x{view.height} depth frame is over the '
-                                 f'{MAX_DEPTH_PIXELS} pixels a cloud is built from: not kept')
+                                 f'{MAX_CLOUD_POINTS} pixels a cloud is built from: not kept')
         except ValueError as err:
             self.depth.refuse()
             self._fail(f'depth frame refused: {err}', kind=f'{self.depth_topic} refused')
