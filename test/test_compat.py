@@ -90,28 +90,31 @@ def humble_rclpy(monkeypatch):
 
 @pytest.mark.ros
 @pytest.mark.parametrize('release', ['humble', 'this one'])
-def test_parameters_apply_with_or_without_the_newer_callbacks(release, request, ros_context):
+def test_parameters_apply_with_or_without_the_newer_callbacks(release, request, ros_context,
+                                                              pascal_model):
     from deeplab_ros.node.deeplab_node import DeepLabNode
     from rclpy.parameter import Parameter
     if release == 'humble':
         request.getfixturevalue('humble_rclpy')
-    node = DeepLabNode(context=ros_context,
-                       parameter_overrides=[Parameter('autostart', value=False)])
+    node = DeepLabNode(context=ros_context, parameter_overrides=[
+        Parameter('autostart', value=False), Parameter('model_path', value=str(pascal_model))])
     try:
+        node.trigger_configure()
         assert node.set_parameters([Parameter('rate', value=5)])[0].successful
-        assert node._settings['rate'] == 5.0 and isinstance(node._settings['rate'], float)
+        assert node.settings.rate == 5.0 and isinstance(node.settings.rate, float)
         assert node.set_parameters([Parameter('overlay_alpha', value=0.25)])[0].successful
-        assert node._settings['overlay_alpha'] == 0.25
+        assert node.settings.overlay_alpha == 0.25
         refused = node.set_parameters([Parameter('rate', value='fast')])[0]
         assert not refused.successful
         assert refused.reason == "rate must be a number such as 5 or 5.0, got text: 'fast'"
-        assert node._settings['rate'] == 5.0
+        assert node.settings.rate == 5.0
         refused = node.set_parameters([Parameter('overlay_alpha', value=2)])[0]
         assert not refused.successful and 'overlay_alpha' in refused.reason  # rclpy's or ours
         assert '1.0' in refused.reason
         if release != 'humble':  # stored as a double where pre-set callbacks exist
             assert node.get_parameter('rate').type_ == Parameter.Type.DOUBLE
     finally:
+        node.close()
         node.destroy_node()
 
 

@@ -293,7 +293,7 @@ def test_a_checksum_mismatch_lands_nothing(tmp_path, server):
 
 def test_tensorflow_start_up_noise_does_not_bury_the_error(tmp_path):
     model = tmp_path / 'bad.pb'
-    model.write_bytes(b'not a graph')
+    model.write_bytes(b'\x0a\xffnot a graph\x00\x01')  # binary: only TensorFlow can tell
     result = subprocess.run([sys.executable, '-m', 'deeplab_ros.tools.segment_cli', 'x.png',
                              '--model', str(model)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
