@@ -40,7 +40,9 @@ next frame. ``stop()`` always joins both threads.
 from dataclasses import dataclass
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
 
 MAX_WAIT = 1.0  # longest single sleep, so stop(), rate changes and huge periods stay prompt
 ERROR_PAUSE = 0.1  # after an unexpected error, before the thread tries again
@@ -58,18 +60,18 @@ class PipelineBusy(RuntimeError):
 class Job:
     """One frame on its way through the pipeline; each stage fills in its fields."""
 
-    source: Any              # the camera it came from
-    frame: Any               # what the source gave (serialized message bytes)
-    settings: Any            # the settings snapshot taken with the frame (its ``rate``...)
-    wanted: Any              # what wanted(source, settings) said for it
+    source: Any              # the camera it came from (the node's CameraInput)
+    frame: bytes             # what the source gave: the serialized message
+    settings: Any            # the frozen settings taken with the frame (``rate``, ...)
+    wanted: Dict[str, bool]  # what wanted(source, settings) said for it
     # prepare:
-    header: Any = None       # the input's header, copied to every output
-    image: Any = None        # the decoded camera image, HxWx3
-    order: Optional[str] = None  # its channel order, 'rgb' or 'bgr'
+    header: Any = None       # the input's header (stamp, frame_id), copied to every output
+    image: Optional[np.ndarray] = None   # the decoded camera image, HxWx3 uint8
+    order: Optional[str] = None          # its channel order, 'rgb' or 'bgr'
     prepared: Any = None     # the model batch and its geometry (segmenter.Prepared)
     # infer:
-    labels: Any = None       # the model's class ids for the whole batch
-    confidence: Any = None   # the model's confidence per pixel, or None
+    labels: Optional[np.ndarray] = None      # the model's class ids for the whole batch
+    confidence: Optional[np.ndarray] = None  # the model's confidence per pixel, or None
 
 
 class _Lane:
