@@ -15,11 +15,17 @@
 """
 The deeplab node alone, on any image topic (bag files, other cameras).
 
-When the node exits (a model that cannot load, say) the launch ends with one
-line saying so.
+When the node exits (a model that cannot load, say) the launch ends; if it
+failed, its last line is the launch's last line and the launch exits 1.
 
     ros2 launch deeplab_ros deeplab.launch.py image:=/my_camera/image_raw
     ros2 launch deeplab_ros deeplab.launch.py image:=/cam/image_raw use_sim_time:=true  # a bag
+
+Several cameras, one model: each camera's topics are remapped as
+``<camera>/<topic>:=`` (image, depth, camera_info), as ``--ros-args -r`` would.
+
+    ros2 launch deeplab_ros deeplab.launch.py cameras:="[front, rear]" \
+        front/image:=/front/color/image_raw rear/image:=/rear/color/image_raw
 """
 
 from deeplab_ros.tools.launch_helpers import deeplab_arguments, large_image_profile, nodes
@@ -31,6 +37,13 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument('image', default_value='/image_raw',
                               description='Camera image topic to segment'),
+        DeclareLaunchArgument('cameras', default_value='',
+                              description='Camera names, e.g. "[front, rear]": the node '
+                                          'subscribes <camera>/image (remapped by '
+                                          '<camera>/image:=<topic>, likewise <camera>/depth '
+                                          'and <camera>/camera_info) and publishes '
+                                          '~/<camera>/label_map etc.; empty: as in params_file '
+                                          '(one camera: image)'),
         *deeplab_arguments(),
         *large_image_profile(),
         nodes(with_camera=False),

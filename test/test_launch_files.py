@@ -23,8 +23,8 @@ import ast
 import re
 
 from deeplab_ros.node.dds_profile import profile_variable, ros_distro, use_large_image_profile
-from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, plan, PlanError, rviz_config, \
-    topic_in, TOPICS
+from deeplab_ros.tools.launch_plan import camera_names, LaunchFailed, NODE_OVERRIDES, Outcome, \
+    plan, PlanError, Process, rviz_config, topic_in, TOPICS
 from lint_paths import REPO
 import pytest
 
@@ -35,7 +35,8 @@ HELPERS = REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py'
 HUMBLE_LAUNCH_NAMES = {
     'launch': {'LaunchDescription'},
     'launch.actions': {'DeclareLaunchArgument', 'LogInfo', 'OpaqueFunction',
-                       'SetEnvironmentVariable', 'Shutdown'},
+                       'RegisterEventHandler', 'SetEnvironmentVariable', 'Shutdown'},
+    'launch.event_handlers': {'OnProcessIO'},
     'launch.substitutions': {'LaunchConfiguration', 'PathJoinSubstitution'},
     'launch_ros.actions': {'Node'},
     'launch_ros.substitutions': {'FindPackageShare'},
@@ -91,8 +92,63 @@ def test_every_executable_is_an_entry_point_or_another_package():
 def test_every_process_ends_the_launch_when_it_exits():
     processes, _ = started({**WEBCAM, 'rviz': 'true'})
     assert all(p.ends_launch for p in processes.values())
-    assert 'on_exit=_ends_launch(p.ends_launch)' in HELPERS.read_text()
-    assert "Shutdown(reason=f'{reason} (exit code {event.returncode})')" in HELPERS.read_text()
+    helpers = HELPERS.read_text()
+    assert 'on_exit=_ends_launch(outcome, p)' in helpers
+    assert 'outcome.exited(process, event.returncode, context.is_shutdown)' in helpers
+    assert 'OnProcessIO(target_action=node, on_stdout=remember' in helpers
+    assert "raise PlanError(f'cannot start: {err}') from None" in helpers
+
+
+CAMERA = Process('camera', 'camera_node', 'camera', 'the camera node exited')
+DEEPLAB = Process('deeplab_ros', 'deeplab_node', 'deeplab', 'the deeplab node exited')
+RVIZ = Process('rviz2', 'rviz2', 'rviz2', 'rviz2 was closed')
+FATAL = (b'\x1b[31m[FATAL] [1700000000.1] [deeplab]: cannot start: model file not found: '
+         b'/m.tflite\x1b[0m\n')
+
+
+def test_a_failed_process_is_the_last_line_of_the_launch_and_its_exit_code():
+    outcome = Outcome([CAMERA, DEEPLAB, RVIZ])
+    outcome.output('deeplab', b'[INFO] [deeplab]: loading model /m.tflite\n')
+    outcome.output('deeplab', FATAL)
+    outcome.output('camera', b'[INFO] [camera]: publishing\n')
+    # The node failed: the launch is shut down, the others stop and print their lines...
+    assert outcome.exited(DEEPLAB, 1, stopping=False) == 'the deeplab node exited (exit code 1)'
+    assert outcome.exited(RVIZ, -2, stopping=True) is None
+    # ...and when the last one has exited, the node's reason is raised for launch to show.
+    with pytest.raises(LaunchFailed) as failed:
+        outcome.exited(CAMERA, 0, stopping=True)
+    assert str(failed.value) == (
+        'the deeplab node exited (exit code 1); its last line: [FATAL] [1700000000.1] '
+        '[deeplab]: cannot start: model file not found: /m.tflite')
+
+
+def test_a_launch_of_one_failing_process_fails_at_once():
+    outcome = Outcome([DEEPLAB])
+    with pytest.raises(LaunchFailed, match=r'^the deeplab node exited \(exit code -11\)$'):
+        outcome.exited(DEEPLAB, -11, stopping=False)
+
+
+def test_a_process_that_ends_by_itself_or_ctrl_c_are_no_failure():
+    outcome = Outcome([CAMERA, DEEPLAB, RVIZ])
+    assert outcome.exited(RVIZ, 0, stopping=False) == 'rviz2 was closed (exit code 0)'
+    assert outcome.exited(DEEPLAB, 1, stopping=True) is None  # stopped by the shutdown
+    assert outcome.exited(CAMERA, -15, stopping=True) is None
+    ctrl_c = Outcome([CAMERA, DEEPLAB])
+    assert ctrl_c.exited(CAMERA, -2, stopping=True) is None
+    assert ctrl_c.exited(DEEPLAB, 130, stopping=True) is None
+
+
+def test_only_the_first_failure_and_a_bounded_last_line_are_kept():
+    outcome = Outcome([CAMERA, DEEPLAB])
+    outcome.output('camera', b'cannot open /dev/video0\n\n  \n')
+    outcome.output('deeplab', b'x' * 10000 + b'\npartial line without end')
+    assert outcome.exited(CAMERA, 1, stopping=False).startswith('the camera node exited')
+    with pytest.raises(LaunchFailed, match='its last line: cannot open /dev/video0$'):
+        outcome.exited(DEEPLAB, 1, stopping=False)
+    long_line = Outcome([DEEPLAB])
+    long_line.output('deeplab', b'y' * 10000)
+    with pytest.raises(LaunchFailed, match='its last line: y{500}$'):
+        long_line.exited(DEEPLAB, 1, stopping=False)
 
 
 def test_a_missing_camera_driver_stops_the_launch_before_anything_starts():
@@ -175,6 +231,9 @@ def test_both_launch_files_take_the_common_arguments():
     for path in LAUNCH_FILES:
         assert 'deeplab_arguments()' in path.read_text(), path.name
         assert COMMON_ARGUMENTS <= declared_arguments(path), path.name
+    # One camera in webcam.launch.py: cameras:= is the node-alone launch's.
+    assert 'cameras' in declared_arguments(REPO / 'launch' / 'deeplab.launch.py')
+    assert 'cameras' not in declared_arguments(REPO / 'launch' / 'webcam.launch.py')
     assert "namespace=arguments['namespace']" in HELPERS.read_text()
 
 
@@ -231,4 +290,48 @@ def test_webcam_launch_description():
 def test_deeplab_launch_description():
     description = load(REPO / 'launch' / 'deeplab.launch.py')
     arguments = {a.name for a in description.get_launch_arguments()}
-    assert {'image'} | COMMON_ARGUMENTS <= arguments
+    assert {'image', 'cameras'} | COMMON_ARGUMENTS <= arguments
+
+
+def test_cameras_take_ros_list_syntax():
+    assert camera_names('') == [] and camera_names('[]') == []
+    assert camera_names('[front, rear]') == ['front', 'rear']
+    assert camera_names(" ['front','rear'] ") == ['front', 'rear']
+    assert camera_names('[on, 1]') == ['on', '1']  # names; the node judges them
+    for bad in ('front', 'front, rear', '[front,, rear]', '[front', '[,]'):
+        with pytest.raises(PlanError, match='is not a list of camera names such as'):
+            camera_names(bad)
+
+
+def test_cameras_set_the_parameter_and_each_camera_is_remapped_by_its_own_argument():
+    arguments = {**WEBCAM, 'cameras': '[front, rear]', 'front/image': '/cam1/color/image_raw',
+                 'rear/image': '/cam2/color/image_raw', 'front/depth': '/cam1/depth',
+                 'rera/image': '/typo', 'rviz': 'true', 'namespace': 'robot'}
+    processes, warnings = started(arguments, image_topic='/image_raw', with_camera=False)
+    node = processes['deeplab_node']
+    assert node.parameters[1]['cameras'] == ['front', 'rear']
+    assert ('front/image', '/cam1/color/image_raw') in node.remappings
+    assert ('rear/image', '/cam2/color/image_raw') in node.remappings
+    assert ('front/depth', '/cam1/depth') in node.remappings
+    assert not any(name.startswith('rera') for name, _ in node.remappings)
+    assert warnings == ['launch argument rera/image:=/typo names no camera of '
+                        'cameras:=[front, rear]: ignored']
+    view = open(processes['rviz2'].arguments[1]).read()
+    assert 'Value: /robot/deeplab/front/overlay' in view
+    assert 'Value: /cam1/color/image_raw' in view
+    # Unremapped, a camera's image is its relative topic.
+    del arguments['front/image']
+    processes, _ = started(arguments, image_topic='/image_raw', with_camera=False)
+    assert 'Value: /robot/front/image' in open(processes['rviz2'].arguments[1]).read()
+
+
+def test_no_cameras_change_nothing_and_webcam_has_one_camera():
+    for cameras in ('', '[]'):
+        processes, _ = started({**WEBCAM, 'cameras': cameras}, with_camera=False)
+        assert 'cameras' not in processes['deeplab_node'].parameters[1]
+    # A `cameras` launch configuration around webcam.launch.py (an including file's) is
+    # not this launch's: its camera publishes one image.
+    processes, warnings = started({**WEBCAM, 'cameras': '[front, rear]', 'front/image': '/x'})
+    assert 'cameras' not in processes['deeplab_node'].parameters[1] and not warnings
+    with pytest.raises(PlanError, match='cameras:=front is not a list'):
+        plan({**WEBCAM, 'cameras': 'front'}, installed_all, REPO, with_camera=False)

@@ -21,6 +21,10 @@ the YAML works and the command line still wins. ``namespace``,
 ``autostart`` (false: a managed start through ``ros2 lifecycle set``) apply
 to every node a launch file starts. Only what Humble's launch and launch_ros
 have is used.
+
+A launch that cannot start, or whose process fails, ends with an exception
+carrying the reason (``launch_plan.Outcome`` says why): ``ros2 launch`` then
+shows it as its last line and exits 1 instead of 0.
 """
 
 import os
@@ -28,9 +32,11 @@ import os
 from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from deeplab_ros.node.dds_profile import PROFILE_FILE, profile_variable
 from deeplab_ros.node.ros_main import PARENT_VARIABLE
-from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, PACKAGE, plan, PlanError, TOPICS
+from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, Outcome, PACKAGE, plan, PlanError, \
+    TOPICS
 from launch.actions import (DeclareLaunchArgument, LogInfo, OpaqueFunction,
-                            SetEnvironmentVariable, Shutdown)
+                            RegisterEventHandler, SetEnvironmentVariable, Shutdown)
+from launch.event_handlers import OnProcessIO
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
@@ -70,10 +76,17 @@ def installed(package):
     return True
 
 
-def _ends_launch(reason):
+def _ends_launch(outcome, process):
     def on_exit(event, context):
-        return [Shutdown(reason=f'{reason} (exit code {event.returncode})')]
+        reason = outcome.exited(process, event.returncode, context.is_shutdown)
+        return [Shutdown(reason=reason)] if reason else None
     return on_exit
+
+
+def _remember_output(outcome, name):
+    def on_output(event):
+        outcome.output(name, event.text)
+    return on_output
 
 
 def _start(context, image_topic, with_camera):
@@ -83,16 +96,21 @@ def _start(context, image_topic, with_camera):
         processes, warnings = plan(arguments, installed, get_package_share_directory(PACKAGE),
                                    image_topic=image, with_camera=with_camera)
     except PlanError as err:
-        return [LogInfo(msg=f'cannot start: {err}'), Shutdown(reason=str(err))]
-    return [LogInfo(msg=f'WARNING: {text}') for text in warnings] + [
-        Node(package=p.package, executable=p.executable, name=p.name, output='screen',
-             emulate_tty=True, namespace=arguments['namespace'], parameters=p.parameters,
-             remappings=p.remappings, arguments=p.arguments,
-             on_exit=_ends_launch(p.ends_launch),
-             # This package's nodes end with the launch however it ends (launch itself
-             # leaves its processes running when it gets SIGTERM or SIGKILL).
-             additional_env={PARENT_VARIABLE: str(os.getpid())})
-        for p in processes]
+        raise PlanError(f'cannot start: {err}') from None
+    outcome = Outcome(processes)
+    actions = [LogInfo(msg=f'WARNING: {text}') for text in warnings]
+    for p in processes:
+        node = Node(package=p.package, executable=p.executable, name=p.name, output='screen',
+                    emulate_tty=True, namespace=arguments['namespace'],
+                    parameters=p.parameters, remappings=p.remappings, arguments=p.arguments,
+                    on_exit=_ends_launch(outcome, p),
+                    # This package's nodes end with the launch however it ends (launch
+                    # itself leaves its processes running when it gets SIGTERM or SIGKILL).
+                    additional_env={PARENT_VARIABLE: str(os.getpid())})
+        remember = _remember_output(outcome, p.name)
+        actions += [RegisterEventHandler(OnProcessIO(target_action=node, on_stdout=remember,
+                                                     on_stderr=remember)), node]
+    return actions
 
 
 def nodes(image_topic=None, with_camera=True):

@@ -24,11 +24,24 @@ missing package), a missing rviz2 is skipped with a warning. The rviz2 view
 is written for the namespace and image topic of this launch.
 
 Launch files use only what Humble's launch and launch_ros have (OpaqueFunction,
-Shutdown, LogInfo, Node with on_exit): conditions are decided here.
+Shutdown, LogInfo, RegisterEventHandler, OnProcessIO, Node with on_exit):
+conditions are decided here.
+
+How a launch ends (``Outcome``): ``ros2 launch`` returns what
+``LaunchService.run()`` returns, and that is 1 only when an exception reaches
+its loop (``run_async`` on the humble, jazzy and rolling branches of
+ros2/launch alike; ros2launch's ``launch_a_launch_file`` and ros2cli pass it on
+as the exit code). A ``Shutdown`` action, whatever its reason, ends it with 0,
+and the processes still running print their exit lines after its reason. So a
+process that fails is remembered with its last line of output, the others are
+stopped, and once the last one has exited ``LaunchFailed`` is raised: launch
+prints ``Caught exception in launch (see debug for traceback): <reason>`` as
+the last line and ``ros2 launch`` exits 1.
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
+import re
 import tempfile
 
 PACKAGE = 'deeplab_ros'
@@ -53,8 +66,18 @@ TOPICS = {
 }
 
 
+# What each camera of ``cameras`` subscribes, relative to the node: <camera>/<topic>.
+CAMERA_TOPICS = ('image', *TOPICS)
+ANSI_CODE = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')  # colors of a node's log (emulate_tty)
+LINE_LIMIT = 500  # characters kept of a process's last line
+
+
 class PlanError(RuntimeError):
     """The launch cannot start as asked; the message is the one line to show."""
+
+
+class LaunchFailed(RuntimeError):
+    """A process failed; launch shows the message as its last line and exits 1."""
 
 
 @dataclass
@@ -70,6 +93,39 @@ class Process:
     arguments: list = field(default_factory=list)
 
 
+class Outcome:
+    """
+    How a launch ends: the first process to exit ends it; a failure is its last line.
+
+    ``output`` keeps each process's last line; ``exited`` returns the reason to
+    shut the launch down, or raises LaunchFailed once the last process has exited
+    after one failed (exited non-zero while the launch was not stopping already).
+    """
+
+    def __init__(self, processes):
+        self._running = {p.name for p in processes}
+        self._last_line = {}
+        self._failure = None
+
+    def output(self, name, text):
+        """Keep the last non-empty line of ``text`` (bytes ``name`` printed), colors removed."""
+        lines = ANSI_CODE.sub('', text.decode(errors='replace')).splitlines()
+        lines = [line.strip() for line in lines if line.strip()]
+        if lines:
+            self._last_line[name] = lines[-1][:LINE_LIMIT]
+
+    def exited(self, process, returncode, stopping):
+        """Return the reason to shut the launch down; None: it is stopping already."""
+        self._running.discard(process.name)
+        reason = f'{process.ends_launch} (exit code {returncode})'
+        if returncode != 0 and not stopping and self._failure is None:
+            last = self._last_line.get(process.name)
+            self._failure = f'{reason}; its last line: {last}' if last else reason
+        if self._failure and not self._running:
+            raise LaunchFailed(self._failure)
+        return None if stopping else reason
+
+
 def topic_in(namespace, topic):
     """Resolve ``topic`` as a node in ``namespace`` would: absolute names stay."""
     if topic.startswith('/'):
@@ -77,14 +133,55 @@ def topic_in(namespace, topic):
     return '/' + '/'.join(part for part in (namespace.strip('/'), topic) if part)
 
 
-def rviz_config(template, namespace, image_topic):
-    """Return the rviz2 view of ``template`` with this launch's output and camera topics."""
-    text = template.replace('Value: /deeplab/', 'Value: ' + topic_in(namespace, 'deeplab/'))
+def rviz_config(template, namespace, image_topic, camera=''):
+    """Return the rviz2 view of ``template`` with this launch's (or ``camera``'s) topics."""
+    outputs = topic_in(namespace, 'deeplab/' + (f'{camera}/' if camera else ''))
+    text = template.replace('Value: /deeplab/', 'Value: ' + outputs)
     return text.replace('Value: /image_raw', 'Value: ' + topic_in(namespace, image_topic))
 
 
-def deeplab_process(arguments, image_topic):
-    """Return the deeplab node: params_file, then the overrides given, then use_sim_time."""
+def camera_names(text):
+    """
+    Return the names in the launch argument ``cameras`` ("[front, rear]"); '' and '[]': none.
+
+    Read as ROS reads ``-p 'cameras:=[front, rear]'``, without YAML's other types:
+    a camera named ``on`` stays a name.
+    """
+    text = text.strip()
+    if text in ('', '[]'):
+        return []
+    names = [name.strip().strip('\'"') for name in text[1:-1].split(',')]
+    if not (text.startswith('[') and text.endswith(']')) or '' in names:
+        raise PlanError(f'launch argument cameras:={text} is not a list of camera names such '
+                        'as "[front, rear]"')
+    return names
+
+
+def camera_remappings(arguments, cameras):
+    """
+    Return the remappings ``<camera>/<topic>:=<topic>`` given as launch arguments.
+
+    With ``warnings`` for those that name no camera in ``cameras`` (a typo).
+    """
+    remappings, warnings = [], []
+    for name, value in arguments.items():
+        camera, _, topic = name.rpartition('/')
+        if topic in CAMERA_TOPICS and camera:
+            if camera in cameras:
+                remappings.append((name, value))
+            else:
+                warnings.append(f'launch argument {name}:={value} names no camera of '
+                                f'cameras:=[{", ".join(cameras)}]: ignored')
+    return remappings, warnings
+
+
+def deeplab_process(arguments, image_topic, cameras=(), camera_topics=()):
+    """
+    Return the deeplab node: params_file, then the overrides given, then use_sim_time.
+
+    ``cameras``: the names for its ``cameras`` parameter (none: as in params_file),
+    ``camera_topics``: their remappings.
+    """
     overrides = {'autostart': arguments['autostart'] == 'true'}
     for name, (kind, _) in NODE_OVERRIDES.items():
         if arguments.get(name, '') != '':
@@ -93,10 +190,13 @@ def deeplab_process(arguments, image_topic):
             except ValueError as err:
                 raise PlanError(f'launch argument {name}:={arguments[name]} is not a '
                                 f'{kind.__name__}') from err
+    if cameras:
+        overrides['cameras'] = list(cameras)
     return Process(PACKAGE, 'deeplab_node', 'deeplab', 'the deeplab node exited',
                    [arguments['params_file'], overrides, sim_time(arguments)],
                    [('image', image_topic)] + [(name, arguments.get(name) or default)
-                                               for name, (default, _) in TOPICS.items()])
+                                               for name, (default, _) in TOPICS.items()]
+                   + list(camera_topics))
 
 
 def as_type(kind, text):
@@ -142,11 +242,19 @@ def plan(arguments, installed, share, image_topic='image_raw', with_camera=True)
                             f"'{camera.package}', which is not installed (sudo apt install "
                             'ros-$ROS_DISTRO-usb-cam), or use camera:=opencv')
         processes.append(camera)
-    processes.append(deeplab_process(arguments, image_topic))
+    # cameras:= is deeplab.launch.py's: with a camera started here there is one.
+    cameras = [] if with_camera else camera_names(arguments.get('cameras', ''))
+    camera_topics, typos = camera_remappings(arguments, cameras) if cameras else ([], [])
+    warnings += typos
+    deeplab = deeplab_process(arguments, image_topic, cameras, camera_topics)
+    processes.append(deeplab)
     if arguments.get('rviz') == 'true':
         if installed('rviz2'):
             template = (Path(share) / 'config' / 'deeplab.rviz').read_text()
-            view = rviz_config(template, arguments['namespace'], image_topic)
+            camera = cameras[0] if cameras else ''  # with cameras, the first one's view
+            image = f'{camera}/image' if camera else 'image'
+            view = rviz_config(template, arguments['namespace'],
+                               dict(deeplab.remappings).get(image, image), camera)
             handle = tempfile.NamedTemporaryFile('w', prefix='deeplab_', suffix='.rviz',
                                                  delete=False)
             with handle:
