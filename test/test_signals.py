@@ -123,7 +123,8 @@ def test_deeplab_node_while_idle(pascal_model, scenario):
 def test_deeplab_node_while_loading_its_model(ros_process, tmp_path, scenario):
     # A .pb model imports TensorFlow first, which takes seconds: the signal lands there.
     model = tmp_path / 'graph.pb'
-    model.write_bytes(b'not a graph, but loading starts with importing TensorFlow')
+    # Binary, so only TensorFlow can tell it is no graph (a text file is refused at once).
+    model.write_bytes(b'\x0a\xffnot a graph, but loading starts with importing TensorFlow\x00')
     node = ros_process(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args',
                         '-p', f'model_path:={model}'])
     assert node.wait_for_output('loading model', timeout=30), node.output
