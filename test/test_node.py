@@ -428,3 +428,15 @@ def test_bad_model_exits_with_one_clear_line(ros_process, tmp_path, content, exp
     assert code == 1, output
     assert 'cannot start:' in output and str(model) in output and expected in output
     assert 'Traceback' not in output
+
+
+def test_the_shipped_parameters_file_starts_the_node(pascal_model):
+    """`[]` in a parameters file sets nothing: the empty lists must still read as empty."""
+    process = start_node(pascal_model, name='from_yaml',
+                         extra=['--params-file', str(REPO / 'config' / 'deeplab.yaml'),
+                                '-p', f'model_path:={pascal_model}'])
+    try:
+        assert process.wait_for_output('active: segmenting', timeout=30), process.output
+    finally:
+        code, output = process.stop()
+    assert code == 0 and 'Traceback' not in output, output

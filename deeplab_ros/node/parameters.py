@@ -166,7 +166,9 @@ def value_of(name, value, table=PARAMETERS):
     if name in table and _is_float(table[name]):
         return float(value)
     if name in table and isinstance(table[name].default, list):
-        return tuple(value)  # a message's integer array arrives as an array.array
+        # A message's integer array arrives as an array.array; `[]` in a parameters
+        # file sets nothing (the value is None): an empty list.
+        return tuple(value or ())
     return value
 
 
@@ -222,6 +224,7 @@ def check(values, table=PARAMETERS, current=None):
         if name == 'input_size' and 0 < value < 16:
             raise ValueError(f'input_size must be 0 or at least 16, got {value}')
         if isinstance(table[name].default if name in table else None, list):
+            value = value_of(name, value, table)
             _check_list(name, value)
         if name == 'cameras':
             check_camera_names(value)
