@@ -37,8 +37,8 @@ from deeplab_ros.engine.point_cloud import CloudBuilder, depth_in_metres, Intrin
 from deeplab_ros.engine.sample_data import find_data_dir
 from deeplab_ros.engine.segmenter import Segmenter
 from deeplab_ros.engine.visualize import colorize, overlay
-from deeplab_ros.node.dds_profile import use_large_image_profile
-from deeplab_ros.node.image_cdr import Header, serialize_image, serialize_point_cloud
+from deeplab_ros.pipeline.cdr import Header, serialize_image, serialize_point_cloud
+from deeplab_ros.ros.dds_profile import use_large_image_profile
 import numpy as np
 
 HERE = Path(__file__).resolve().parent

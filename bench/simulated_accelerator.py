@@ -31,7 +31,7 @@ import numpy as np
 class StandInModel:
     """A model call of fixed latency that leaves the CPU (and the GIL) to the rest."""
 
-    kind = 'simulated'
+    file_format = 'simulated'
     has_confidence, why_no_confidence = False, 'a stand-in model has no class scores'
     fixed_size = (513, 513)
     input_size = 513

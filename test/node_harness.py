@@ -25,8 +25,8 @@ import threading
 import time
 
 from conftest import RosProcess
-from deeplab_ros.node.image_encoding import array_to_image
 from deeplab_ros.node.image_outputs import OUTPUT_NAMES
+from deeplab_ros.ros.image_encoding import array_to_image
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState

@@ -17,8 +17,8 @@
 import os
 
 import cv2
-from deeplab_ros.node.image_encoding import image_to_array
-from deeplab_ros.tools.camera_node import FrameSource, SourceError
+from deeplab_ros.ros.image_encoding import image_to_array
+from deeplab_ros.tools.camera_node import CaptureSource, SourceError
 import numpy as np
 import pytest
 import rclpy
@@ -120,7 +120,7 @@ def test_a_folder_source_reads_any_name_and_skips_bombs_with_one_line(tmp_path):
     (tmp_path / 'b_bomb.png').write_bytes(BOMBS['bomb.png'][0])
     (tmp_path / 'c_bomb.jpg').write_bytes(BOMBS['far_sof.jpg'][0])
     skipped = []
-    source = FrameSource(str(tmp_path), on_skip=skipped.append)
+    source = CaptureSource(str(tmp_path), on_skip=skipped.append)
     frame = source.read()
     assert frame.shape == (48, 64, 3) and (frame == 7).all()
     assert source.read() is None
@@ -143,6 +143,6 @@ def test_a_pattern_plays_the_photos_of_a_folder_without_their_masks(ros_context,
     assert code == 0 and 'after 2 frames' in output, output
     assert [image_to_array(image)[0][0, 0, 0] for image in got['image']] == [10, 20]
     node.destroy_node()
-    assert len(FrameSource(str(tmp_path))._images) == 4  # the default plays every image
+    assert len(CaptureSource(str(tmp_path))._images) == 4  # the default plays every image
     with pytest.raises(SourceError, match=r"no images \(.*\) matching '\*.BMP' in folder"):
-        FrameSource(str(tmp_path), pattern='*.BMP')
+        CaptureSource(str(tmp_path), pattern='*.BMP')

@@ -22,8 +22,8 @@ shapes are each release's own (rclpy's subscription take on each branch).
 import subprocess
 import sys
 
-from deeplab_ros.node.arrivals import ArrivalCounter
-from deeplab_ros.node.stats import DROPS_UNKNOWN, NodeStats
+from deeplab_ros.pipeline.arrivals import ArrivalCounter
+from deeplab_ros.pipeline.frame_stats import CameraStats, DROPS_UNKNOWN
 import pytest
 
 KILTED = {'source_timestamp': 1, 'received_timestamp': 2, 'publication_sequence_number': 0,
@@ -60,7 +60,7 @@ def test_jazzy_counts_while_one_publisher_sends_and_says_unknown_otherwise():
 def test_humble_has_no_sequence_numbers_so_drops_are_unknown():
     counter = ArrivalCounter()
     assert counter.count(HUMBLE) is None
-    stats = NodeStats()
+    stats = CameraStats()
     stats.arrived(counter.count(HUMBLE))
     stats.arrived(counter.count(HUMBLE))
     values = stats.report()['values']
@@ -141,7 +141,7 @@ def test_the_camera_node_applies_a_framerate_without_the_post_set_callback(
 @pytest.mark.ros
 def test_the_spinner_ignores_rclpys_invalid_handle_only_while_stopping():
     import threading
-    from deeplab_ros.node.ros_main import Spinner
+    from deeplab_ros.ros.ros_main import Spinner
     from rclpy.exceptions import InvalidHandle
 
     class Executor:

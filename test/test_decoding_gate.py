@@ -27,7 +27,7 @@ import sys
 import cv2
 from deeplab_ros.engine.image_files import declared_size, decode_image, ImageError, \
     MAX_JPEG_SCANS, MAX_PIXELS, read_file, read_image_file
-from deeplab_ros.node.image_cdr import parse_image, WireError
+from deeplab_ros.pipeline.cdr import parse_image, WireError
 from hypothesis import given, HealthCheck, settings, strategies as st
 import image_bombs
 from image_bombs import BOMBS, CORPUS, jpeg_scans, png_chunk_length
@@ -285,8 +285,8 @@ def test_any_serialized_image_is_parsed_or_refused(tail, height, width, step, en
        st.integers(0, 4096), st.booleans())
 def test_any_raw_frame_becomes_an_image_within_limits_or_one_clear_error(
         height, width, step, encoding, length, big_endian):
-    from deeplab_ros.node.image_cdr import Header, ImageView
-    from deeplab_ros.node.image_encoding import image_to_array
+    from deeplab_ros.pipeline.cdr import Header, ImageView
+    from deeplab_ros.ros.image_encoding import image_to_array
     view = ImageView(Header(), height, width, encoding, int(big_endian), step,
                      memoryview(bytes(min(length, 4096))))
     try:

@@ -29,7 +29,7 @@ import subprocess
 import sys
 
 from conftest import REPO
-from deeplab_ros.node.ros_main import parent_pid, PARENT_VARIABLE
+from deeplab_ros.ros.ros_main import parent_pid, PARENT_VARIABLE
 from node_harness import wait_for
 import pytest
 
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.ros
 
 LAUNCHER = """
 import json, os, subprocess, sys, time
-from deeplab_ros.node.ros_main import PARENT_VARIABLE
+from deeplab_ros.ros.ros_main import PARENT_VARIABLE
 # What the launch files do: the node gets the launcher's pid, here behind a launch prefix.
 env = dict(os.environ, **{PARENT_VARIABLE: str(os.getpid())})
 subprocess.Popen([*json.loads(sys.argv[1]), sys.executable, *sys.argv[2:]], env=env)
@@ -155,7 +155,7 @@ def test_pids_are_read_as_such():
 
 BURST_TARGET = """
 import sys, threading, time
-from deeplab_ros.node.ros_main import StopSignals
+from deeplab_ros.ros.ros_main import StopSignals
 for _ in range(4):  # a node's threads (DDS, executor): a signal may be handled in any of them
     threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
 end = time.monotonic() + float(sys.argv[1])

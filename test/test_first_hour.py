@@ -27,7 +27,7 @@ sys.modules['tensorflow'] = None  # as on a robot with LiteRT only
 from deeplab_ros.engine.model_loading import load_model
 from deeplab_ros.engine.model_zoo import DEFAULT_MODEL
 model = load_model(DEFAULT_MODEL)
-print(DEFAULT_MODEL, model.kind, model.runtime, model.dataset)
+print(DEFAULT_MODEL, model.file_format, model.runtime, model.dataset)
 """
 
 

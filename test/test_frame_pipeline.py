@@ -17,7 +17,7 @@
 import threading
 import time
 
-from deeplab_ros.node.frame_pipeline import FramePipeline, PipelineBusy
+from deeplab_ros.pipeline.frame_pipeline import FramePipeline, PipelineBusy
 import pytest
 
 

@@ -36,9 +36,10 @@ pytestmark = pytest.mark.ros
 # takes SLOW seconds, and the node's deactivate wait scaled down from 10 s to 1 s.
 SLOW_NODE = """
 import sys, time
-from deeplab_ros.node import deeplab_node, stats
+from deeplab_ros.node import deeplab_node
+from deeplab_ros.pipeline import health
 deeplab_node.STOP_TIMEOUT = 1.0
-stats.STUCK_AFTER = 1.0
+health.STUCK_AFTER = 1.0
 
 def load(*args, **kwargs):
     model = deeplab_node.load_model(*args, **kwargs)

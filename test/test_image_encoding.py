@@ -17,9 +17,9 @@
 import cv2
 from deeplab_ros.engine.datasets import pascal_colormap
 from deeplab_ros.engine.point_cloud import Intrinsics, labeled_points, POINT
-from deeplab_ros.node.image_cdr import Header, serialize_point_cloud
-from deeplab_ros.node.image_encoding import (array_to_image, compressed_to_array,
-                                             image_to_array, ImageError)
+from deeplab_ros.pipeline.cdr import Header, serialize_point_cloud
+from deeplab_ros.ros.image_encoding import (array_to_image, compressed_to_array,
+                                            image_to_array, ImageError)
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message

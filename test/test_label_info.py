@@ -41,7 +41,7 @@ import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from deeplab_ros.engine.datasets import get_dataset
 from deeplab_ros.node.label_info import label_info_message
-from deeplab_ros.node.ros_main import run_node
+from deeplab_ros.ros.ros_main import run_node
 from vision_msgs.msg import LabelInfo
 
 

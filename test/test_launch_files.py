@@ -22,7 +22,7 @@ runs only on a machine with ROS 2 installed.
 import ast
 import re
 
-from deeplab_ros.node.dds_profile import profile_variable, ros_distro, use_large_image_profile
+from deeplab_ros.ros.dds_profile import profile_variable, ros_distro, use_large_image_profile
 from deeplab_ros.tools.launch_plan import camera_names, LaunchFailed, NODE_OVERRIDES, Outcome, \
     plan, PlanError, Process, rviz_config, topic_in, TOPICS
 from lint_paths import REPO

@@ -123,7 +123,7 @@ def expected(image):
 
 def test_frozen_graph(frozen_graph, image):
     model = load_model(frozen_graph, device='cpu')
-    assert model.kind == 'frozen_graph' and model.fixed_size is None
+    assert model.file_format == 'frozen_graph' and model.fixed_size is None
     assert model.device == 'CPU:0'
     assert not model.has_confidence
     assert model.why_no_confidence == ('the model outputs class ids only (SemanticPredictions:0 '
@@ -145,16 +145,16 @@ def test_frozen_graph_resizes_longest_side(frozen_graph):
 
 def test_zoo_tarball(zoo_tarball, image, tmp_path):
     model = load_model(zoo_tarball, cache=tmp_path / 'cache')
-    assert model.kind == 'frozen_graph' and model.dataset == 'cityscapes'
+    assert model.file_format == 'frozen_graph' and model.dataset == 'cityscapes'
     assert list((tmp_path / 'cache' / 'extracted').iterdir())
     assert np.array_equal(Segmenter(model, 40).segment(image), expected(image))
     # A second load reuses the extracted graph.
-    assert load_model(zoo_tarball, cache=tmp_path / 'cache').kind == 'frozen_graph'
+    assert load_model(zoo_tarball, cache=tmp_path / 'cache').file_format == 'frozen_graph'
 
 
 def test_saved_model(saved_model, image):
     model = load_model(saved_model)
-    assert model.kind == 'saved_model'
+    assert model.file_format == 'saved_model'
     assert np.array_equal(Segmenter(model, 40).segment(image), expected(image))
     assert not model.has_confidence and "output 'SemanticPredictions'" in model.why_no_confidence
     segmenter = Segmenter(model, 40)
@@ -219,7 +219,7 @@ def test_a_saved_model_of_scores_gives_their_softmax(scores_saved_model, image):
 
 def test_float_tflite_with_scores_output(float_tflite):
     model = load_model(float_tflite, num_threads=1)
-    assert model.kind == 'tflite' and model.fixed_size == (32, 48)
+    assert model.file_format == 'tflite' and model.fixed_size == (32, 48)
     image = np.random.default_rng(3).integers(0, 256, (32, 48, 3), dtype=np.uint8)
     assert np.array_equal(Segmenter(model).segment(image), expected(image))
     assert model.has_confidence

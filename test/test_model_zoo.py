@@ -102,7 +102,7 @@ def test_zoo_names_use_a_local_copy_before_downloading(data_dir, tmp_path, serve
         'mobilenetv2_pascal_quant_tflite', 'deeplabv3_mnv2_pascal_quant.tflite', 'pascal', 513,
         '-', server.url + 'never/'))
     model = load_model('mobilenetv2_pascal_quant_tflite', cache=tmp_path)
-    assert model.kind == 'tflite' and model.dataset == 'pascal' and server.requests == []
+    assert model.file_format == 'tflite' and model.dataset == 'pascal' and server.requests == []
     # A copy that does not match its pin is not trusted: it is downloaded instead.
     bad = tmp_path / 'data' / 'models'
     bad.mkdir(parents=True)
@@ -183,7 +183,7 @@ def test_zoo_name_downloads_and_loads(server, tmp_path, monkeypatch, pascal_mode
                                server.url + 'coral/')
     monkeypatch.setitem(model_zoo.ZOO, entry.name, entry)
     model = load_model(entry.name, cache=tmp_path)
-    assert model.kind == 'tflite' and model.dataset == 'pascal'
+    assert model.file_format == 'tflite' and model.dataset == 'pascal'
     assert (tmp_path / 'deeplabv3_mnv2_pascal_quant.tflite').is_file()
 
 

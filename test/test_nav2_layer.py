@@ -28,7 +28,7 @@ import time
 from conftest import REPO, RosProcess
 import cv2
 from deeplab_ros.engine.datasets import PASCAL_CLASSES
-from deeplab_ros.node.dds_profile import release_variable
+from deeplab_ros.ros.dds_profile import release_variable
 from node_harness import CloudRig, depth_scene, start_node
 import pytest
 

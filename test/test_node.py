@@ -27,7 +27,7 @@ import cv2
 from deeplab_ros.engine.datasets import pascal_colormap
 from deeplab_ros.engine.model_loading import load_model
 from deeplab_ros.engine.segmenter import Segmenter
-from deeplab_ros.node.image_encoding import image_to_array
+from deeplab_ros.ros.image_encoding import image_to_array
 from node_harness import Harness, start_node, wait_for
 import numpy as np
 import pytest
@@ -319,7 +319,7 @@ def test_large_frames_from_a_reliable_camera_on_the_stock_transport(
 
 
 CAMERA = """
-from deeplab_ros.node.image_encoding import array_to_image
+from deeplab_ros.ros.image_encoding import array_to_image
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 import sys, cv2, rclpy

@@ -14,8 +14,10 @@
 
 """The node's ROS-free parts: statistics, health, parameter table and YAML."""
 
-from deeplab_ros.node.parameters import check, descriptor, PARAMETERS
-from deeplab_ros.node.stats import health, NodeStats
+from deeplab_ros.node.settings import check_settings as check, PARAMETERS
+from deeplab_ros.pipeline.frame_stats import CameraStats
+from deeplab_ros.pipeline.health import health
+from deeplab_ros.ros.parameters import descriptor
 from lint_paths import REPO
 import pytest
 from rcl_interfaces.msg import ParameterType
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.ros
 
 def test_stats_windows_and_totals():
     now = [0.0]
-    stats = NodeStats(clock=lambda: now[0])
+    stats = CameraStats(clock=lambda: now[0])
     for _ in range(8):
         stats.arrived()
     stats.arrived(2)  # one of these two was replaced before it was taken
@@ -54,7 +56,7 @@ def test_stats_windows_and_totals():
 
 def test_frames_nobody_wanted_are_unused_not_dropped():
     """Hardening III, 20: 1471 of 1583 frames read as dropped while nobody subscribed."""
-    stats = NodeStats()
+    stats = CameraStats()
     stats.arrived(30, unused=True)   # sampled once a second while idle
     stats.arrived(None, unused=True)
     stats.arrived(3)                 # someone subscribed: two replaced unseen
@@ -65,7 +67,7 @@ def test_frames_nobody_wanted_are_unused_not_dropped():
 
 def test_health_names_rate_limits_stuck_stages_and_a_missing_clock():
     now = [0.0]
-    stats = NodeStats(clock=lambda: now[0])
+    stats = CameraStats(clock=lambda: now[0])
     for step in range(30):  # 10 Hz arriving in bursts of samples, 0.25 Hz segmented
         now[0] = step / 10
         stats.arrived(1)
@@ -85,7 +87,7 @@ def test_health_names_rate_limits_stuck_stages_and_a_missing_clock():
 
 def test_health_names_idle_stalled_and_dead_states():
     now = [0.0]
-    stats = NodeStats(clock=lambda: now[0])
+    stats = CameraStats(clock=lambda: now[0])
     for _ in range(30):
         stats.arrived()
     now[0] = 1.0

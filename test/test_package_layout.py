@@ -59,7 +59,8 @@ def test_name_and_version_match_package_xml(distribution):
 
 def test_every_subpackage_is_installed(distribution):
     assert sorted(distribution['packages']) == [
-        'deeplab_ros', 'deeplab_ros.engine', 'deeplab_ros.node', 'deeplab_ros.tools']
+        'deeplab_ros', 'deeplab_ros.engine', 'deeplab_ros.node', 'deeplab_ros.pipeline',
+        'deeplab_ros.ros', 'deeplab_ros.tools']
 
 
 def test_ament_index_marker_and_package_xml_installed(distribution):

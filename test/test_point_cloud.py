@@ -20,7 +20,7 @@ import time
 from deeplab_ros.engine.point_cloud import AlignmentError, CloudBuilder, CloudSizeError, \
     depth_in_metres, FOCAL_RANGE, Intrinsics, labeled_points, MAX_CLOUD_POINTS, packed_rgb, \
     POINT
-from deeplab_ros.node.depth_input import DepthInput
+from deeplab_ros.pipeline.depth_input import DepthInput
 from hypothesis import given, HealthCheck, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 import numpy as np

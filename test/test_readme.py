@@ -17,7 +17,7 @@
 import re
 import time
 
-from deeplab_ros.node.stats import health
+from deeplab_ros.pipeline.health import health
 from lint_paths import REPO
 import pytest
 from test_launch_files import declared_arguments
@@ -53,7 +53,7 @@ def shown(value):
 
 @pytest.mark.ros
 def test_the_parameters_table_matches_the_declared_parameters():
-    from deeplab_ros.node.parameters import PARAMETERS
+    from deeplab_ros.node.settings import PARAMETERS
     documented = {}
     for names, default, live, _ in table(['name', 'default', 'live', 'what']):
         defaults = ticked(default)

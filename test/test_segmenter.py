@@ -37,7 +37,7 @@ def bird(data_dir):
 
 
 def test_pascal_model_metadata(pascal):
-    assert pascal.model.kind == 'tflite'
+    assert pascal.model.file_format == 'tflite'
     assert pascal.model.fixed_size == (513, 513)
     assert pascal.model.dataset == 'pascal'
 

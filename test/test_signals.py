@@ -189,7 +189,7 @@ def test_demo_on_ctrl_c_to_its_process_group(ros_process, tmp_path, data_dir, sc
 
 DEFERRED = """
 import importlib.util, sys, time
-from deeplab_ros.node.ros_main import Interrupted, StopSignals
+from deeplab_ros.ros.ros_main import Interrupted, StopSignals
 # Module code under a numpy folder, as numpy's C API import runs it inside LiteRT's.
 spec = importlib.util.spec_from_file_location('shim', sys.argv[1])
 shim = importlib.util.module_from_spec(spec)
@@ -219,7 +219,7 @@ def test_a_stop_signal_in_numpy_initialisation_waits_for_it(tmp_path):
 
 STARTER = """
 import os, subprocess, sys, time
-from deeplab_ros.node.ros_main import PARENT_VARIABLE
+from deeplab_ros.ros.ros_main import PARENT_VARIABLE
 # What the launch files do: the package's nodes get the starter's pid.
 env = dict(os.environ, **{PARENT_VARIABLE: str(os.getpid())})
 child = subprocess.Popen([sys.executable, *sys.argv[1:]], env=env, stdout=sys.stdout,

@@ -152,7 +152,7 @@ def select_device(device):
 class TFLiteModel:
     """A ``.tflite`` model: fixed input size, uint8 or float input."""
 
-    kind = 'tflite'
+    file_format = 'tflite'
 
     def __init__(self, path, input_tensor=None, output_tensor=None, num_threads=None,
                  device='auto'):
@@ -291,7 +291,7 @@ def _graph_candidates(graph_def):
 class FrozenGraphModel:
     """A TF1 frozen GraphDef (``frozen_inference_graph.pb`` from the model zoo)."""
 
-    kind = 'frozen_graph'
+    file_format = 'frozen_graph'
 
     def __init__(self, path, input_tensor=None, output_tensor=None, num_threads=None,
                  device='auto'):
@@ -403,7 +403,7 @@ def _set_tf_threads(tf, num_threads):
 class SavedModelModel:
     """A TF2 SavedModel folder, called through one of its signatures."""
 
-    kind = 'saved_model'
+    file_format = 'saved_model'
 
     def __init__(self, path, input_tensor=None, output_tensor=None, num_threads=None,
                  device='auto', signature='serving_default'):
@@ -472,7 +472,7 @@ def load_model(model, input_tensor=None, output_tensor=None, device='auto', num_
     Load a model by path or zoo name, warm it up, and return its backend.
 
     Two steps: ``model_source.resolve`` finds the local file and its format,
-    then the backend for that format loads it. The backend carries ``kind``,
+    then the backend for that format loads it. The backend carries ``file_format``,
     ``device``, ``fixed_size`` (or None), ``source``, ``dataset`` (the label
     space, from the zoo or guessed from the name), ``input_size`` (the
     zoo's, else 513), ``has_confidence`` and ``why_no_confidence`` next to

@@ -15,12 +15,12 @@
 """
 The deeplab ROS 2 node and what only it needs.
 
-deeplab_node is the managed node; parameters and stats are its
-parameter table and diagnostics; frame_source takes camera frames from
-the subscription, frame_pipeline (ROS-free) runs them through the engine
-on worker threads; image_cdr and image_encoding read and write
-sensor_msgs images; ros_main is the main() every node shares;
-lifecycle_services keeps the lifecycle services safe during slow transitions;
-dds_profile picks the Fast DDS profile for large images. Modules here
-may import the engine and ROS, never the tools.
+deeplab_node is the managed node, and only orchestrates; settings is its
+parameter table and frozen settings; camera_input is one camera (its
+subscription through camera_subscription, decoding, counters, outputs);
+image_outputs makes a camera's image outputs from one list; cloud_output is
+its depth input and ~/points; label_info latches the class names;
+diagnostics builds /diagnostics; lifecycle_services keeps the lifecycle
+services safe during slow transitions. Modules here may import the engine,
+the pipeline and ros, never the tools.
 """

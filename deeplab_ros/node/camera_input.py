@@ -25,26 +25,21 @@ frames never arrive (large frames on the stock Fast DDS transport).
 
 import time
 
+from deeplab_ros.node.camera_subscription import SubscriptionSource
 from deeplab_ros.node.cloud_output import CloudOutput
-from deeplab_ros.node.dds_profile import release_variable
-from deeplab_ros.node.frame_source import SubscriptionSource
-from deeplab_ros.node.image_encoding import compressed_to_array, header_of, image_to_array, \
-    image_view
 from deeplab_ros.node.image_outputs import ImageOutputs, Products
-from deeplab_ros.node.stats import NodeStats
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from deeplab_ros.pipeline.frame_stats import CameraStats
+from deeplab_ros.ros.dds_profile import release_variable
+from deeplab_ros.ros.image_encoding import compressed_to_array, header_of, image_to_array, \
+    image_view
+from deeplab_ros.ros.qos import image_qos
+from rclpy.qos import ReliabilityPolicy
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CompressedImage, Image
 
 SILENT_CAMERA_WARNING = 5.0  # seconds of silence from a best-effort camera before a hint
 RELIABILITY = {'reliable': ReliabilityPolicy.RELIABLE,
                'sensor_data': ReliabilityPolicy.BEST_EFFORT}
-
-
-def image_qos(reliability) -> QoSProfile:
-    """Image QoS: newest frame only (depth 1), volatile, with the given reliability."""
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=reliability,
-                      durability=DurabilityPolicy.VOLATILE)
 
 
 class CameraInput:
@@ -62,7 +57,7 @@ class CameraInput:
         reliable = image_qos(ReliabilityPolicy.RELIABLE)
         self.outputs = ImageOutputs(node, prefix, reliable, confidence)
         self.cloud = CloudOutput(node, reliable, prefix, warn) if settings.cloud else None
-        self.stats = NodeStats()
+        self.stats = CameraStats()
         self._source = self._reliability = None
         self._subscribed_at = 0.0
         self._idle = False       # nobody wanted an output when the pipeline last asked
@@ -80,7 +75,7 @@ class CameraInput:
 
     def start(self, qos: str):
         """Begin a new activation: fresh counters; subscribe now unless QoS follows the camera."""
-        self.stats = NodeStats()
+        self.stats = CameraStats()
         self.last_frame = None
         self.progress_at = time.monotonic()
         if qos != 'auto':

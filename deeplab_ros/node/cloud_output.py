@@ -31,9 +31,9 @@ import threading
 
 from deeplab_ros.engine.point_cloud import CloudBuilder, depth_in_metres, Intrinsics, \
     MAX_CLOUD_POINTS
-from deeplab_ros.node.depth_input import DepthInput
-from deeplab_ros.node.image_cdr import serialize_point_cloud
-from deeplab_ros.node.image_encoding import depth_to_array, image_view
+from deeplab_ros.pipeline.cdr import serialize_point_cloud
+from deeplab_ros.pipeline.depth_input import DepthInput
+from deeplab_ros.ros.image_encoding import depth_to_array, image_view
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 

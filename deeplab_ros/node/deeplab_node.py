@@ -32,28 +32,26 @@ import cv2
 from deeplab_ros.engine.datasets import get_dataset
 from deeplab_ros.engine.model_loading import load_model, ModelLoadError
 from deeplab_ros.node.camera_input import CameraInput
+from deeplab_ros.node.camera_subscription import FrameWaiter
 from deeplab_ros.node.diagnostics import diagnostics
-from deeplab_ros.node.frame_pipeline import FramePipeline
-from deeplab_ros.node.frame_source import FrameWaiter
 from deeplab_ros.node.label_info import latch_labels
 from deeplab_ros.node.lifecycle_services import TransitionGuard
-from deeplab_ros.node.model_stages import ModelStages
-from deeplab_ros.node.parameters import class_ids, declare, on_parameters, PARAMETERS, read, \
-    refusal, settings_of, updated
-from deeplab_ros.node.ros_main import run_node
-from deeplab_ros.node.throttled_log import ThrottledLog
+from deeplab_ros.node.settings import class_ids, PARAMETERS, refusal, settings_of, updated
+from deeplab_ros.pipeline.frame_pipeline import FramePipeline
+from deeplab_ros.pipeline.model_stages import ModelStages
+from deeplab_ros.pipeline.throttled_log import ThrottledLog
+from deeplab_ros.ros.parameters import declare, on_parameters, read
+from deeplab_ros.ros.qos import LATCHED
+from deeplab_ros.ros.ros_main import run_node
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 STOP_TIMEOUT = 10.0  # deactivate waits this long for a frame in a stage, then leaves it
 STOP_TIMEOUT_AT_EXIT = 1.0
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
-LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class StartError(RuntimeError):
@@ -67,7 +65,7 @@ class DeepLabNode(LifecycleNode):
         """``load``: the model loader (``load_model``; a test or benchmark passes its own)."""
         super().__init__('deeplab', **kwargs)
         self._load = load
-        declare(self, managed=True)
+        declare(self, PARAMETERS, managed=True)
         self.settings = None
         self.model = self.dataset = self.pipeline = None
         self.cameras = []
@@ -78,7 +76,7 @@ class DeepLabNode(LifecycleNode):
         self._stop_timeout = STOP_TIMEOUT
         self._log = ThrottledLog(self.get_logger())
         self._transitions = TransitionGuard(self)
-        on_parameters(self, self._validate_parameters, self._apply_parameters)
+        on_parameters(self, PARAMETERS, self._validate_parameters, self._apply_parameters)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         # Timers on the steady clock: with use_sim_time and no /clock (a bag played
         # without --clock) ROS time stands still, and they must still run. Its own
@@ -186,7 +184,7 @@ class DeepLabNode(LifecycleNode):
         # The model uses every core; OpenCV's own worker threads would only contend with
         # it (measured: a 640x480 INTER_AREA resize costs 3.1 ms CPU on two threads, 2.3 on one).
         cv2.setNumThreads(1)
-        s = settings_of(read(self))
+        s = settings_of(read(self, PARAMETERS))
         source = s.model_path or s.model_name
         self.get_logger().info(f'loading model {source}')
         self._loading = (source, time.monotonic())
@@ -199,7 +197,7 @@ class DeepLabNode(LifecycleNode):
                                    s.labels_file)
         # Read again: live parameters may have changed during the load, unchecked (the
         # class names need the dataset); the read-only ones were refused meanwhile.
-        s = settings_of(read(self))
+        s = settings_of(read(self, PARAMETERS))
         self.settings = updated(s, class_ids(self.dataset, mask_classes=s.mask_classes,
                                              cloud_classes=s.cloud_classes))
         if not self.model.has_confidence:
@@ -216,7 +214,7 @@ class DeepLabNode(LifecycleNode):
         self.pipeline.set_sources(self.cameras, self._waiter)
         size = self.model.fixed_size or f'longest side {s.input_size or self.model.input_size}'
         self.get_logger().info(
-            f'model {source} ({self.model.kind}), dataset {self.dataset.name} '
+            f'model {source} ({self.model.file_format}), dataset {self.dataset.name} '
             f'({self.dataset.num_classes} classes), input {size}, device {self.model.device}, '
             f'qos {s.qos}; ' + '; '.join(c.describe(self.settings) for c in self.cameras))
 

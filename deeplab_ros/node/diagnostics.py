@@ -25,7 +25,7 @@ reads what it needs once and copies what it iterates.
 
 import time
 
-from deeplab_ros.node.stats import camera_health, node_health
+from deeplab_ros.pipeline.health import camera_health, node_health
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
 NODE_STATUS = 'segmentation'
@@ -72,7 +72,7 @@ def diagnostics(node, cameras, model, dataset, settings, pipeline, config_error,
                           busy=busy, loading=loading)
     node_values = {'lifecycle_state': state}
     if model is not None and dataset is not None:
-        node_values.update(model=str(model.source), model_format=model.kind,
+        node_values.update(model=str(model.source), model_format=model.file_format,
                            device=str(model.device), dataset=dataset.name)
     hardware = str(model.source) if model is not None else ''
     statuses = []

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Tuple
 
 import cv2
 from deeplab_ros.engine.visualize import colorize, overlay
-from deeplab_ros.node.image_cdr import serialize_image
+from deeplab_ros.pipeline.cdr import serialize_image
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 

@@ -28,9 +28,9 @@ import sys
 import cv2
 from deeplab_ros.engine.image_files import check_size, folder_images, IMAGE_SUFFIXES, \
     ImageError, printable, read_image_file
-from deeplab_ros.node.image_encoding import array_to_image
-from deeplab_ros.node.parameters import declare, on_parameters, read, Spec
-from deeplab_ros.node.ros_main import run_node
+from deeplab_ros.ros.image_encoding import array_to_image
+from deeplab_ros.ros.parameters import declare, on_parameters, read, Spec
+from deeplab_ros.ros.ros_main import run_node
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
@@ -75,7 +75,7 @@ def _device_problem(device):
     return f'{device} exists but OpenCV could not open it (busy, or not a capture device?)'
 
 
-class FrameSource:
+class CaptureSource:
     """Yields BGR frames from a device, a video, an image or a folder of images."""
 
     def __init__(self, source, width=0, height=0, on_skip=print, pattern='*'):
@@ -156,7 +156,7 @@ class FrameSource:
 
 
 class CameraNode(Node):
-    """Publishes a FrameSource at ``framerate`` with matching image and camera_info headers."""
+    """Publishes a CaptureSource at ``framerate`` with matching image and camera_info headers."""
 
     def __init__(self, **kwargs):
         super().__init__('camera', **kwargs)
@@ -168,9 +168,9 @@ class CameraNode(Node):
     def start(self):
         """Open the source and start publishing; SourceError or ValueError if it cannot."""
         param = read(self, PARAMETERS)
-        self.source = FrameSource(str(param['source']), param['image_width'],
-                                  param['image_height'], on_skip=self.get_logger().warning,
-                                  pattern=param['pattern'])
+        self.source = CaptureSource(str(param['source']), param['image_width'],
+                                    param['image_height'], on_skip=self.get_logger().warning,
+                                    pattern=param['pattern'])
         qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
         self._image_pub = self.create_publisher(Image, 'image_raw', qos)
         self._info_pub = self.create_publisher(CameraInfo, 'camera_info', qos)

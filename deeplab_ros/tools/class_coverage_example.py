@@ -23,7 +23,7 @@ point for "stop when a person is close" or "drive where the floor is".
 
 import sys
 
-from deeplab_ros.node.ros_main import run_node
+from deeplab_ros.ros.ros_main import run_node
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy

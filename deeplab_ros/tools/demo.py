@@ -41,8 +41,8 @@ from deeplab_ros.engine.downloads import DownloadError
 from deeplab_ros.engine.image_files import IMAGE_SUFFIXES
 from deeplab_ros.engine.model_zoo import ZOO
 from deeplab_ros.engine.sample_data import DEMO_MODEL, DEMO_PHOTOS, fetch, find_data_dir
-from deeplab_ros.node.dds_profile import use_large_image_profile
-from deeplab_ros.node.ros_main import PARENT_VARIABLE, run_node
+from deeplab_ros.ros.dds_profile import use_large_image_profile
+from deeplab_ros.ros.ros_main import PARENT_VARIABLE, run_node
 from deeplab_ros.tools.viewer import VIEWED_OUTPUTS, ViewerNode
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np

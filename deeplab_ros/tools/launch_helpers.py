@@ -30,8 +30,8 @@ shows it as its last line and exits 1 instead of 0.
 import os
 
 from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
-from deeplab_ros.node.dds_profile import PROFILE_FILE, profile_variable
-from deeplab_ros.node.ros_main import PARENT_VARIABLE
+from deeplab_ros.ros.dds_profile import PROFILE_FILE, profile_variable
+from deeplab_ros.ros.ros_main import PARENT_VARIABLE
 from deeplab_ros.tools.launch_plan import NODE_OVERRIDES, Outcome, PACKAGE, plan, PlanError, \
     TOPICS
 from launch.actions import (DeclareLaunchArgument, LogInfo, OpaqueFunction,

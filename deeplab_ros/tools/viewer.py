@@ -27,13 +27,14 @@ import sys
 
 import cv2
 from deeplab_ros.engine.visualize import class_shares
-from deeplab_ros.node.image_encoding import image_to_array
 from deeplab_ros.node.image_outputs import OUTPUT_NAMES
-from deeplab_ros.node.parameters import declare, read, Spec
-from deeplab_ros.node.ros_main import run_node
+from deeplab_ros.ros.image_encoding import image_to_array
+from deeplab_ros.ros.parameters import declare, read, Spec
+from deeplab_ros.ros.qos import LATCHED
+from deeplab_ros.ros.ros_main import run_node
 import numpy as np
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
@@ -130,9 +131,7 @@ class ViewerNode(Node):
         topics = {'camera': 'image', **{name: f'{deeplab}/{name}' for name in VIEWED_OUTPUTS}}
         for part, topic in topics.items():
             self.create_subscription(Image, topic, self._receiver(part), qos)
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self.create_subscription(String, f'{deeplab}/labels', self._on_labels, latched)
+        self.create_subscription(String, f'{deeplab}/labels', self._on_labels, LATCHED)
 
     def _on_labels(self, msg):
         self.names = {int(k): v for k, v in json.loads(msg.data).items()}

@@ -27,7 +27,7 @@ and 5.8 ms when an executor takes every frame.
 
 from contextlib import ExitStack
 
-from deeplab_ros.node.arrivals import ArrivalCounter
+from deeplab_ros.pipeline.arrivals import ArrivalCounter
 from rclpy.callback_groups import CallbackGroup
 from rclpy.exceptions import InvalidHandle
 # The wait set rclpy's own wait_for_message() uses.

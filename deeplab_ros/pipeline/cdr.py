@@ -13,11 +13,11 @@
 # limitations under the License.
 
 """
-``sensor_msgs/Image`` (and the node's ``PointCloud2``) in serialized (CDR) form, without copies.
+Serialized (CDR) ``sensor_msgs/Image`` read and written, and ``PointCloud2`` written (no ROS).
 
-The node takes and publishes serialized images: the frame it processes is
+The node takes and publishes serialized messages: the frame it processes is
 read as a zero-copy view instead of being deserialized into Python, and an
-output is one ``bytes`` join. Plain
+output image or cloud is one ``bytes`` join. Plain
 little-endian CDR, what ROS 2's DDS layers send, is handled here;
 ``parse_image`` returns None for anything else so the caller can fall back to
 rclpy's deserializer.

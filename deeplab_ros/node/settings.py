@@ -13,48 +13,24 @@
 # limitations under the License.
 
 """
-The deeplab node's parameters: defaults, descriptions, ranges and checks.
+The deeplab node's parameters and the frozen settings the frames carry.
 
-One table drives declaration, ``ros2 param describe`` texts, validation of
-runtime changes, and the tests that keep ``config/deeplab.yaml`` in step.
+``PARAMETERS`` is the node's table (``ros/parameters.py`` declares and reads
+it); ``check_settings`` adds the rules across parameters; ``Settings`` is one
+immutable snapshot of them, with the class ids the class lists resolve to.
 """
 
-from array import array
-from dataclasses import dataclass, field, make_dataclass, replace
+from dataclasses import field, make_dataclass, replace
 import re
 
 from deeplab_ros.engine.model_zoo import DEFAULT_MODEL
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                ParameterType, SetParametersResult)
-from rclpy.parameter import Parameter
+from deeplab_ros.ros.parameters import check, check_number, Spec, value_of
 
 MIN_RATE = 0.01  # Hz: one frame every 100 s; smaller positive rates are refused
 # A camera name becomes a topic name token (front/image, ~/front/label_map): ROS allows
 # letters, digits and single underscores, not starting with a digit.
 NAME_TOKEN = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 
-
-@dataclass(frozen=True)
-class Spec:
-    """One parameter: its default and what ``ros2 param describe`` shows."""
-
-    default: object
-    description: str
-    read_only: bool = False  # for a managed node: changeable only while unconfigured
-    floating: tuple = None
-    integer: tuple = None
-    choices: tuple = None
-    dynamic_typing: bool = False  # accept any type, e.g. a device given as 0 or /dev/video0
-
-    def __post_init__(self):
-        # Lists are dynamically typed: `[15]` arrives as an integer array, and `[]` from
-        # the command line as a bool array; ``check`` says what a list may hold.
-        if isinstance(self.default, list):
-            object.__setattr__(self, 'dynamic_typing', True)
-
-
-_TYPES = {str: ParameterType.PARAMETER_STRING, bool: ParameterType.PARAMETER_BOOL,
-          int: ParameterType.PARAMETER_INTEGER, float: ParameterType.PARAMETER_DOUBLE}
 
 # Declared in this order; read_only ones are read when the node is configured.
 PARAMETERS = {
@@ -120,66 +96,6 @@ PARAMETERS = {
 }
 
 
-def descriptor(spec, managed=False):
-    """
-    Return the ParameterDescriptor for ``spec`` (type, text, range, read-only).
-
-    ``managed``: a lifecycle node reads its read-only parameters at configure,
-    so they stay settable (the node refuses changes while it is configured).
-    """
-    text = spec.description
-    if spec.choices:
-        text += f" (one of: {', '.join(spec.choices)})"
-    if spec.read_only:
-        text += '; applied at configure' if managed else '; set at start-up'
-    # A float parameter takes an integer too (`ros2 param set /deeplab rate 5`, `rate: 5` in
-    # YAML): rclpy's type check would refuse it before any callback, so ``check`` does it.
-    result = ParameterDescriptor(description=text, read_only=spec.read_only and not managed,
-                                 dynamic_typing=spec.dynamic_typing or _is_float(spec))
-    if not spec.dynamic_typing:
-        result.type = _TYPES[type(spec.default)]
-    if spec.floating:
-        result.floating_point_range = [FloatingPointRange(from_value=spec.floating[0],
-                                                          to_value=spec.floating[1])]
-    if spec.integer:
-        result.integer_range = [IntegerRange(from_value=spec.integer[0],
-                                             to_value=spec.integer[1], step=1)]
-    if spec.choices:
-        result.additional_constraints = f"one of: {', '.join(spec.choices)}"
-    return result
-
-
-def _is_float(spec):
-    return isinstance(spec.default, float)
-
-
-def _check_number(name, value, limits):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        kind = {str: 'text', bool: 'true/false', list: 'a list'}.get(type(value), 'that type')
-        raise ValueError(f'{name} must be a number such as 5 or 5.0, got {kind}: {value!r}')
-    if limits and not limits[0] <= value <= limits[1]:
-        raise ValueError(f'{name} must be between {limits[0]} and {limits[1]}, got {value}')
-
-
-def value_of(name, value, table=PARAMETERS):
-    """Return ``value`` as the node uses it: floats as floats (even given as 5), lists tuples."""
-    if name in table and _is_float(table[name]):
-        return float(value)
-    if name in table and isinstance(table[name].default, list):
-        # A message's integer array arrives as an array.array; `[]` in a parameters
-        # file sets nothing (the value is None): an empty list.
-        return tuple(value or ())
-    return value
-
-
-def _check_list(name, value):
-    """Refuse anything but a list of names or ids (an empty list of any type is empty)."""
-    if not isinstance(value, (list, tuple, array)) or any(
-            isinstance(item, bool) or not isinstance(item, (str, int)) for item in value):
-        raise ValueError(f'{name} must be a list of names or numbers, e.g. [person] or [15] '
-                         f'(or [] for none), got {value!r}')
-
-
 def check_camera_names(names):
     """Raise ValueError unless ``names`` are distinct, non-empty ROS name tokens."""
     for name in names:
@@ -192,51 +108,33 @@ def check_camera_names(names):
         raise ValueError(f'cameras: {", ".join(repeated)} named more than once')
 
 
-def check(values, table=PARAMETERS, current=None):
+def check_settings(values, current=None):
     """
     Raise ValueError naming the first invalid value in ``{name: value}``.
 
-    Ranges and read-only flags are enforced by rclpy from the descriptors;
-    this checks what descriptors cannot express. ``current`` (a mapping of
-    the values in force) lets checks across parameters see the other side of
-    a change that sets only one of them.
+    ``current`` (the values in force) lets the rules across parameters see the
+    other side of a change that sets only one of them.
     """
-    if table is PARAMETERS:
-        merged = {**(current or {}), **values}
-        if 'min_depth' in merged and 'max_depth' in merged and (
-                'min_depth' in values or 'max_depth' in values):
-            _check_number('min_depth', merged['min_depth'], None)
-            _check_number('max_depth', merged['max_depth'], None)
-            if merged['min_depth'] > merged['max_depth']:
-                raise ValueError(f"min_depth ({merged['min_depth']}) must not be greater than "
-                                 f"max_depth ({merged['max_depth']}): no point would be kept")
-        if merged.get('cloud_organized') and merged.get('cloud_stride', 1) > 1 and (
-                'cloud_organized' in values or 'cloud_stride' in values):
-            raise ValueError('cloud_stride must be 1 with cloud_organized: an organized cloud '
-                             'has a point for every label map pixel')
+    check(values, PARAMETERS)
     for name, value in values.items():
-        if name in table and _is_float(table[name]):
-            _check_number(name, value, table[name].floating)
-            value = float(value)
-        choices = table[name].choices if name in table else None
-        if choices and value not in choices:
-            raise ValueError(f"{name} must be one of {', '.join(choices)}, got '{value}'")
         if name == 'input_size' and 0 < value < 16:
             raise ValueError(f'input_size must be 0 or at least 16, got {value}')
-        if isinstance(table[name].default if name in table else None, list):
-            value = value_of(name, value, table)
-            _check_list(name, value)
         if name == 'cameras':
-            check_camera_names(value)
+            check_camera_names(value_of(name, value, PARAMETERS))
         if name == 'rate' and 0 < value < MIN_RATE:
             raise ValueError(f'rate must be 0 (every frame) or at least {MIN_RATE} Hz, '
                              f'got {value}')
-
-
-def declare(node, table=PARAMETERS, managed=False):
-    """Declare every parameter of ``table`` on ``node`` (values are checked by ``read``)."""
-    for name, spec in table.items():
-        node.declare_parameter(name, spec.default, descriptor(spec, managed))
+    merged = {**(current or {}), **values}
+    if 'min_depth' in values or 'max_depth' in values:
+        check_number('min_depth', merged['min_depth'], None)
+        check_number('max_depth', merged['max_depth'], None)
+        if merged['min_depth'] > merged['max_depth']:
+            raise ValueError(f"min_depth ({merged['min_depth']}) must not be greater than "
+                             f"max_depth ({merged['max_depth']}): no point would be kept")
+    if merged.get('cloud_organized') and merged.get('cloud_stride', 1) > 1 and (
+            'cloud_organized' in values or 'cloud_stride' in values):
+        raise ValueError('cloud_stride must be 1 with cloud_organized: an organized cloud '
+                         'has a point for every label map pixel')
 
 
 def class_ids(dataset, **lists):
@@ -254,7 +152,7 @@ def refusal(values, current, configured, node_name, dataset=None):
     are checked against it when there is one.
     """
     try:
-        check(values, current=current)
+        check_settings(values, current)
         frozen = [n for n in values if n in PARAMETERS and PARAMETERS[n].read_only]
         if frozen and configured:
             return (f'{", ".join(frozen)}: applied at configure, so the node must be '
@@ -282,56 +180,12 @@ Settings = make_dataclass(
 
 
 def settings_of(values):
-    """Return the Settings of ``{name: value}`` (every parameter of PARAMETERS)."""
-    return Settings(**{name: value_of(name, value) for name, value in values.items()})
+    """Return the Settings of ``{name: value}`` (every parameter); ValueError names a bad one."""
+    check_settings(values)
+    return Settings(**{name: value_of(name, value, PARAMETERS) for name, value in values.items()})
 
 
 def updated(settings, values):
     """Return ``settings`` with ``{name: value}`` applied (floats as floats, lists as tuples)."""
-    return replace(settings, **{name: value_of(name, value) for name, value in values.items()})
-
-
-def read(node, table=PARAMETERS):
-    """Return ``{name: value}`` of ``table``'s parameters; ValueError names a bad one."""
-    values = {name: node.get_parameter(name).value for name in table}
-    check(values, table)
-    return {name: value_of(name, value, table) for name, value in values.items()}
-
-
-def on_parameters(node, validate=None, apply=None, table=PARAMETERS):
-    """
-    Call ``validate(params)`` before a change and ``apply(params)`` once it is accepted.
-
-    ``add_post_set_parameters_callback`` arrived in rclpy 3.7 (after Humble's
-    3.3). Without it, ``apply`` runs inside the set callback once ``validate``
-    (the node's only one) has accepted the change, so Humble behaves the same.
-    Where rclpy has pre-set callbacks (Iron on), an integer given to a float
-    parameter is stored as a double, so ``ros2 param get`` shows 5.0.
-    """
-    def accept(params):
-        try:
-            check({p.name: p.value for p in params}, table)
-        except ValueError as err:
-            return SetParametersResult(successful=False, reason=str(err))
-        return SetParametersResult(successful=True)
-
-    def as_doubles(params):
-        return [Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
-                if isinstance(p.value, int) and not isinstance(p.value, bool)
-                and p.name in table and _is_float(table[p.name]) else p for p in params]
-    validate = validate or accept
-    if hasattr(node, 'add_pre_set_parameters_callback'):
-        node.add_pre_set_parameters_callback(as_doubles)
-    post_set = getattr(node, 'add_post_set_parameters_callback', None)
-    if post_set is not None:
-        node.add_on_set_parameters_callback(validate)
-        if apply is not None:
-            post_set(apply)
-        return
-
-    def validate_then_apply(params):
-        result = validate(params)
-        if result.successful and apply is not None:
-            apply(params)
-        return result
-    node.add_on_set_parameters_callback(validate_then_apply)
+    return replace(settings, **{name: value_of(name, value, PARAMETERS)
+                                for name, value in values.items()})

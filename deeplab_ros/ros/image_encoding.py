@@ -26,7 +26,7 @@ an oversize one by the size its header declares, before decoding.
 import cv2
 from deeplab_ros.engine.image_files import check_size, COMPRESSED_FORMATS, decode_image, \
     ImageError
-from deeplab_ros.node.image_cdr import Header, ImageView, parse_image
+from deeplab_ros.pipeline.cdr import Header, ImageView, parse_image
 import numpy as np
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
