@@ -10,6 +10,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) setup.py | sha1sum | cut -c1-16)
 # A `make demo` run by a test uses the venv and requirements of the test run.
 export VENV REQUIREMENTS
+# This workspace's real models and photos, beside the clone: the demo, the tests and the
+# benchmarks find them through this variable (the package knows no other place than its
+# download cache).
+ifneq ($(wildcard ../shared/data/models),)
+export DEEPLAB_ROS_TEST_DATA ?= $(abspath ../shared/data)
+endif
 
 PYTEST_ARGS ?=
 

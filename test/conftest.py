@@ -34,6 +34,10 @@ from deeplab_ros.engine.sample_data import cached_data, DATA_VARIABLE, find_data
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# This workspace's test data sits beside the repository; the package itself knows only
+# the variable (and its download cache).
+if (REPO.parent / 'shared' / 'data' / 'models').is_dir():
+    os.environ.setdefault(DATA_VARIABLE, str(REPO.parent / 'shared' / 'data'))
 
 # Must be set before any rclpy context exists, and inherited by the node
 # processes the tests start: localhost only, one domain per test run.

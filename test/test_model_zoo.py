@@ -66,7 +66,6 @@ def test_registry_covers_the_published_models():
 @pytest.fixture
 def no_local_models(monkeypatch, tmp_path):
     """No model on this machine but what the test puts in its cache."""
-    monkeypatch.setattr(sample_data, 'SHARED_DATA', tmp_path / 'no_shared_data')
     monkeypatch.delenv(sample_data.DATA_VARIABLE, raising=False)
 
 
@@ -108,7 +107,6 @@ def test_zoo_names_use_a_local_copy_before_downloading(data_dir, tmp_path, serve
     bad.mkdir(parents=True)
     (bad / 'deeplabv3_mnv2_pascal_quant.tflite').write_bytes(b'corrupted')
     monkeypatch.setenv(sample_data.DATA_VARIABLE, str(tmp_path / 'data'))
-    monkeypatch.setattr(sample_data, 'SHARED_DATA', tmp_path / 'no_shared_data')
     with pytest.raises(ModelLoadError, match='cannot download'):
         load_model('mobilenetv2_pascal_quant_tflite', cache=tmp_path / 'cache')
     assert server.requests == ['/never/deeplabv3_mnv2_pascal_quant.tflite']

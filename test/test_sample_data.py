@@ -53,7 +53,6 @@ def test_fetch_through_the_mirror_then_found_in_the_cache(server, fake_pins, tmp
     monkeypatch.setenv('DEEPLAB_ROS_DOWNLOAD_MIRROR', server.url + 'mirror')
     monkeypatch.setenv('DEEPLAB_ROS_CACHE', str(tmp_path))
     monkeypatch.delenv('DEEPLAB_ROS_TEST_DATA', raising=False)
-    monkeypatch.setattr(sample_data, 'SHARED_DATA', tmp_path / 'no_shared')
     assert sample_data.find_data_dir() is None
     folder = sample_data.fetch(progress=None)
     assert folder == tmp_path / 'sample_data'
@@ -88,15 +87,11 @@ def test_offline_without_mirror_or_cache_is_one_line_listing_the_files(tmp_path,
     assert 'DEEPLAB_ROS_DOWNLOAD_MIRROR' in lines[0]
 
 
-def test_lookup_order_env_then_shared_then_cache(tmp_path, monkeypatch, fake_pins):
+def test_lookup_order_env_then_cache(tmp_path, monkeypatch, fake_pins):
     (tmp_path / 'env' / 'models').mkdir(parents=True)
     monkeypatch.setenv('DEEPLAB_ROS_TEST_DATA', str(tmp_path / 'env'))
     assert sample_data.find_data_dir() == tmp_path / 'env'
     monkeypatch.delenv('DEEPLAB_ROS_TEST_DATA')
-    (tmp_path / 'shared' / 'models').mkdir(parents=True)
-    monkeypatch.setattr(sample_data, 'SHARED_DATA', tmp_path / 'shared')
-    assert sample_data.find_data_dir() == tmp_path / 'shared'
-    monkeypatch.setattr(sample_data, 'SHARED_DATA', tmp_path / 'none')
     monkeypatch.setenv('DEEPLAB_ROS_CACHE', str(tmp_path / 'cache'))
     assert sample_data.find_data_dir() is None  # an incomplete cache does not count
     for name, kind in sample_data.FILES.items():

@@ -15,9 +15,10 @@
 """
 The real models and photos the demo, the tests and the benchmarks use, and where to find them.
 
-Looked for, in order: ``$DEEPLAB_ROS_TEST_DATA``, ``../shared/data`` next to
-the repository, and the download cache (``<cache>/sample_data``, filled by
-``fetch()``: ``make test-data``, or ``make demo`` on a bare clone). Every
+Looked for, in order: ``$DEEPLAB_ROS_TEST_DATA`` (the Makefile and the test
+configuration point it at a workspace's ``../shared/data``), and the download
+cache (``<cache>/sample_data``, filled by ``fetch()``: ``make test-data``, or
+``make demo`` on a bare clone). Every
 file comes from Coral's test data, pinned by sha256 in ``model_zoo.PINNED``.
 """
 
@@ -30,8 +31,7 @@ from deeplab_ros.engine.downloads import cache_dir, download, DownloadError, \
 from deeplab_ros.engine.model_zoo import CORAL_URL, PINNED
 
 DATA_VARIABLE = 'DEEPLAB_ROS_TEST_DATA'
-SHARED_DATA = Path(__file__).resolve().parents[3] / 'shared' / 'data'
-# The layout of a data folder: models/ and images/, as in ../shared/data.
+# The layout of a data folder: models/ and images/.
 FILES = {name: ('models' if name.endswith('.tflite') else 'images') for name in PINNED}
 DEMO_MODEL = 'models/deeplabv3_mnv2_pascal_quant.tflite'
 DEMO_PHOTOS = ('bird_segmentation.bmp', 'dog_segmentation.bmp', 'cityscapes_segmentation.bmp')
@@ -52,15 +52,15 @@ def _complete(folder):
 
 def model_folders(cache=None):
     """Return the ``models`` folders of every data folder that exists, in lookup order."""
-    candidates = (os.environ.get(DATA_VARIABLE), SHARED_DATA, cached_data(cache))
+    candidates = (os.environ.get(DATA_VARIABLE), cached_data(cache))
     return [Path(c) / 'models' for c in candidates if c and (Path(c) / 'models').is_dir()]
 
 
 def find_data_dir(cache=None):
     """Return the first data folder that has the models, or None."""
-    for candidate in (os.environ.get(DATA_VARIABLE), SHARED_DATA):
-        if candidate and (Path(candidate) / 'models').is_dir():
-            return Path(candidate)
+    candidate = os.environ.get(DATA_VARIABLE)
+    if candidate and (Path(candidate) / 'models').is_dir():
+        return Path(candidate)
     cached = cached_data(cache)
     return cached if _complete(cached) else None
 
