@@ -220,7 +220,7 @@ def test_stop_joins_both_threads_and_start_resumes(recorder):
     stopper.join(5)
     assert not stopper.is_alive() and not rec.pipeline.running
     names = {t.name for t in threading.enumerate()}
-    assert not names & {'deeplab_infer', 'deeplab_output'}
+    assert not names & {'deeplab_prepare', 'deeplab_infer', 'deeplab_output'}
     rec.source.put('stale')           # arrives while stopped: replaced before a take
     rec.source.put('after')
     rec.pipeline.start()

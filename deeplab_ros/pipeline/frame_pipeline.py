@@ -15,13 +15,16 @@
 """
 The node's frame pipeline, free of ROS: pull the newest frame, infer, publish.
 
-The inference thread pulls a frame from a camera only when it is ready for
-one (the camera's rate allows it, someone wants its outputs, the last frame
-is handed over), so frames that arrive meanwhile are replaced where they wait
-and never cost a copy. It prepares the frame and runs the model; the output
-thread finishes and publishes it, so one frame's post-processing overlaps the
-next frame's inference. At most one frame waits between the two threads: a
-slow model never builds a queue.
+Three threads, one stage each: prepare (take a frame, decode it, make the
+model batch), infer, finish (make and publish the outputs), so a frame's
+preparation and post-processing overlap the model's work on its neighbours.
+The prepare thread pulls a frame from a camera only when it is ready for one
+(the camera's rate allows it, someone wants its outputs, the model is about to
+be free: it starts when the running inference is due to end within one
+preparation time, from their measured durations), so frames that arrive
+meanwhile are replaced where they wait and never cost a copy, and a frame
+waits for the model no longer than it must. At most one frame waits between
+two stages: a slow model never builds a queue.
 
 Several cameras share the one model fairly: each keeps only its newest frame,
 and the cameras with a frame waiting are served in turn (round robin from the
@@ -34,7 +37,7 @@ has ``wait(sources, timeout)`` (until one of them may have a frame) and
 
 Neither thread can die from an exception: each one is reported through
 ``on_error(stage, error, job)`` and counted, and the loop goes on with the
-next frame. ``stop()`` always joins both threads.
+next frame. ``stop()`` always joins every thread.
 """
 
 from dataclasses import dataclass
@@ -50,6 +53,7 @@ IDLE_CHECK = 0.1  # how often an unwanted camera is looked at again (someone sub
 # An unwanted or rate-limited camera still has a frame taken this often (its input
 # rate stays known).
 IDLE_SAMPLE = 1.0
+SMOOTHING = 0.2  # weight of the newest duration in a stage's running estimate
 
 
 class PipelineBusy(RuntimeError):
@@ -106,7 +110,9 @@ class FramePipeline:
         self._lanes = []
         self._waiter = None
         self._next = 0           # the lane looked at first: the one after the last served
-        self._result = None      # the one job waiting for the output thread
+        self._slots = {'prepared': None, 'inferred': None}  # one job waiting after a stage
+        self._took = {}          # stage -> running estimate of its seconds
+        self._infer_since = None  # when the running inference started (None: none runs)
         self._stopping = False
         self._threads = []
         self._in_stage = {}      # thread id -> (stage, since): what runs now
@@ -134,7 +140,7 @@ class FramePipeline:
 
     def start(self):
         """
-        Start both threads (again after a stop).
+        Start the threads (again after a stop).
 
         PipelineBusy if a thread of the last run is still in a stage (a frame or
         model call slower than stop()'s wait): two inference threads must never
@@ -147,16 +153,18 @@ class FramePipeline:
                                'try again when it has finished')
         with self._cond:
             self._stopping = False
-            self._result = None
+            self._slots = dict.fromkeys(self._slots)
+            self._infer_since = None
         self._threads = [threading.Thread(target=self._loop, args=(run,), name=name, daemon=True)
-                         for name, run in (('deeplab_infer', self._infer_once),
+                         for name, run in (('deeplab_prepare', self._prepare_once),
+                                           ('deeplab_infer', self._infer_once),
                                            ('deeplab_output', self._finish_once))]
         for thread in self._threads:
             thread.start()
 
     def stop(self, timeout=10.0):
         """
-        Stop and join both threads; a frame not yet published is discarded.
+        Stop and join the threads; a frame not yet published is discarded.
 
         A thread still in a stage after ``timeout`` is kept (``running`` stays
         true, ``busy()`` says where): it ends by itself after that stage.
@@ -256,23 +264,70 @@ class FramePipeline:
         finally:
             self._in_stage.pop(me, None)
 
-    def _infer_once(self):
+    def _timed_stage(self, stage, job):
+        started = self._clock()
+        ok = self._run_stage(stage, job) is not False
+        seconds = self._clock() - started
+        with self._cond:
+            last = self._took.get(stage, seconds)
+            self._took[stage] = last + SMOOTHING * (seconds - last)
+        return ok
+
+    def _hand_over(self, slot, job):
+        """Put ``job`` in ``slot`` once it is free (False: stopping, dropped)."""
+        with self._cond:
+            while self._slots[slot] is not None and not self._stopping:
+                self._cond.wait(MAX_WAIT)
+            if self._stopping:
+                return False
+            self._slots[slot] = job
+            self._cond.notify_all()
+            return True
+
+    def _receive(self, slot):
+        """Return the job in ``slot`` once there is one, or None when stopping."""
+        with self._cond:
+            while self._slots[slot] is None and not self._stopping:
+                self._cond.wait(MAX_WAIT)
+            job, self._slots[slot] = self._slots[slot], None
+            self._cond.notify_all()
+            return job
+
+    def _wait_for_the_model(self):
+        """Return when a frame prepared now would find the model free, or about to be."""
+        with self._cond:
+            while not self._stopping:
+                busy_until = (None if self._infer_since is None else
+                              self._infer_since + self._took.get('infer', 0.0)
+                              - self._took.get('prepare', 0.0))
+                if self._slots['prepared'] is None and (
+                        busy_until is None or busy_until <= self._clock()):
+                    return
+                self._cond.wait(MAX_WAIT if busy_until is None
+                                else min(MAX_WAIT, max(busy_until - self._clock(), 0.001)))
+
+    def _prepare_once(self):
+        self._wait_for_the_model()
         job = self._take()
+        if job is not None and self._timed_stage('prepare', job):
+            self._hand_over('prepared', job)
+
+    def _infer_once(self):
+        job = self._receive('prepared')
         if job is None:
             return
-        if self._run_stage('prepare', job) is False or self._run_stage('infer', job) is False:
-            return
         with self._cond:
-            while self._result is not None and not self._stopping:
-                self._cond.wait(MAX_WAIT)
-            self._result = job
-            self._cond.notify_all()
+            self._infer_since = self._clock()
+        try:
+            ok = self._timed_stage('infer', job)
+        finally:
+            with self._cond:
+                self._infer_since = None
+                self._cond.notify_all()
+        if ok:
+            self._hand_over('inferred', job)
 
     def _finish_once(self):
-        with self._cond:
-            while self._result is None and not self._stopping:
-                self._cond.wait(MAX_WAIT)
-            job, self._result = self._result, None
-            self._cond.notify_all()
+        job = self._receive('inferred')
         if job is not None:
             self._run_stage('finish', job)
