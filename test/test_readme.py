@@ -12,8 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The README's tables say what the code does: parameters, topics, diagnostics, arguments."""
+"""The README's tables say what the code does: parameters, topics, diagnostics, modules."""
 
+import ast
 import re
 import time
 
@@ -23,11 +24,12 @@ import pytest
 from test_launch_files import declared_arguments
 
 README = (REPO / 'README.md').read_text()
+DIAGNOSTICS = (REPO / 'docs' / 'diagnostics.md').read_text()
 
 
-def table(heading_columns):
-    """Rows (lists of cells) of the README table whose header row starts with these columns."""
-    lines = README.splitlines()
+def table(heading_columns, text=README):
+    """Rows (lists of cells) of the table in ``text`` whose header starts with these columns."""
+    lines = text.splitlines()
     start = next(i for i, line in enumerate(lines)
                  if line.startswith('| ' + ' | '.join(heading_columns) + ' |'))
     rows = []
@@ -97,7 +99,7 @@ def produced():
 
 def test_the_diagnostics_table_matches_what_the_node_publishes():
     rows = [(level, ticked(message)[0]) for level, message, _ in
-            table(['level', 'message', 'when'])]
+            table(['level', 'message', 'when'], DIAGNOSTICS)]
     patterns = {(level, re.compile(re.escape(text).replace(re.escape('<N>'), r'[\d.]+')
                                    .replace(re.escape('<topic>'), r'\S+')
                                    .replace(re.escape('<reason>'), r'.+')
@@ -142,3 +144,19 @@ def test_the_topics_table_matches_the_publishers_and_subscriptions(
                   for row in table(['topic', 'type', 'what']) for name in ticked(row[0])}
     other_input = {'raw': '/image/compressed', 'compressed': '/image'}[transport]
     assert created - rclpy_own == documented - {other_input}
+
+
+def test_every_module_is_in_the_layout_and_in_its_layers_docstring():
+    layout = README[README.index('\n## Layout\n'):]
+    listed = {row[0].split()[0].strip('`'): {m for m in ticked(row[1]) if m.endswith('.py')}
+              for row in table(['folder', 'modules'], layout)}
+    package = REPO / 'deeplab_ros'
+    layers = {p for p in package.iterdir() if (p / '__init__.py').is_file()}
+    assert {f'deeplab_ros/{layer.name}/' for layer in layers} == {
+        folder for folder in listed if folder.startswith('deeplab_ros/')}
+    for layer in layers:
+        modules = {p.name for p in layer.glob('*.py') if p.name != '__init__.py'}
+        assert listed[f'deeplab_ros/{layer.name}/'] == modules, layer.name
+        docstring = ast.get_docstring(ast.parse((layer / '__init__.py').read_text()))
+        missing = [m for m in sorted(modules) if not re.search(rf'\b{m[:-3]}\b', docstring)]
+        assert not missing, f'deeplab_ros/{layer.name}/__init__.py does not name {missing}'

@@ -16,12 +16,14 @@
 The segmentation engine, free of ROS: what a model is and how an image becomes labels.
 
 Model files are found or downloaded (model_source, model_zoo,
-downloads), loaded by their format (model_loading) and run on images
-of any size (segmenter); datasets and visualize give class names,
-colors and overlays; image_files decodes encoded images within a pixel
-limit; sample_data finds the real models and photos. Modules here import
-only the standard library, numpy, OpenCV, TensorFlow or LiteRT and each
-other, never rclpy or a message package (a test checks it).
+downloads), loaded by their format (model_loading; tflite_graph adds a
+.tflite graph's class scores as an output) and run on images of any size
+(segmenter); confidence turns class scores into per-pixel confidence;
+datasets and visualize give class names, colors and overlays; image_files
+decodes encoded images within a pixel limit; point_cloud makes labeled
+points from depth; sample_data finds the real models and photos. Modules
+here import only the standard library, numpy, OpenCV, TensorFlow or LiteRT
+and each other, never rclpy or a message package (a test checks it).
 """
 
 import os

@@ -13,11 +13,12 @@
 # limitations under the License.
 
 """
-Programs built on the engine and the node: what users run besides the node.
+Programs built on the other layers: what users run besides the node.
 
 camera_node (a camera, video, image or folder as a topic), viewer,
 demo (make demo), segment_cli (deeplab-segment, no ROS),
-class_coverage_example (a consumer of the masks) and launch_helpers
-(the pieces the launch files share). Modules here may import the engine and
+class_coverage_example (a consumer of the masks), launch_plan (what the
+launch files start, decided without launch) and launch_helpers (its plan as
+launch actions). Modules here may import the engine, the pipeline, ros and
 the node; nothing imports them.
 """
