@@ -13,12 +13,15 @@
 # limitations under the License.
 
 """
-DeepLab semantic segmentation for ROS 2 camera streams, in three layers.
+DeepLab semantic segmentation for ROS 2 camera streams, in five layers.
 
-- engine: models, the segmenter, datasets and colormaps, image files,
-  downloads. No ROS: it runs anywhere numpy and OpenCV do.
-- node: the managed deeplab node and what only it needs (parameters,
-  diagnostics, the frame source and pipeline, the image wire format).
-- tools: programs and pieces built on the two (camera, viewer, demo,
-  deeplab-segment, the example consumer, launch helpers).
+- engine: models, the segmenter, datasets and colormaps, image files, point
+  clouds, downloads. No ROS: it runs anywhere numpy and OpenCV do.
+- pipeline: the node's frame processing that needs no ROS (the frame pipeline
+  and its stages, counters and health verdicts, depth pairing, the wire format).
+- ros: what every ROS program of the package shares (main, parameters, image
+  messages, the Fast DDS profile, QoS).
+- node: the managed deeplab node and what only it needs.
+- tools: the programs built on them (camera, viewer, demo, deeplab-segment,
+  the example consumer, launch helpers).
 """
