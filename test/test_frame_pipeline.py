@@ -17,6 +17,7 @@
 import threading
 import time
 
+from conftest import wait_for
 from deeplab_ros.pipeline.frame_pipeline import FramePipeline, PipelineBusy
 import pytest
 
@@ -70,11 +71,27 @@ class Settings:
         self.rate, self.wanted = rate, wanted
 
 
-class Recorder:
-    """Stages that record what passed; ``gate`` holds the model until released."""
+class FakeClock:
+    """The pipeline's monotonic clock, moved by the test (``now``, in seconds)."""
 
-    def __init__(self, rate=0.0, fail=None, cameras=1):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class Recorder:
+    """
+    Stages that record what passed; ``gate`` holds the model until released.
+
+    ``reads`` counts the pipeline's looks at its settings: one per pass over the cameras.
+    """
+
+    def __init__(self, rate=0.0, fail=None, cameras=1, clock=time.monotonic):
         self.settings = Settings(rate)
+        self.clock = clock
+        self.reads = 0
         self.fail = fail or {}
         self.gate = threading.Event()
         self.gate.set()
@@ -86,9 +103,19 @@ class Recorder:
         self.sources = [MemorySource(self.waiter.cond, f'camera{i}') for i in range(cameras)]
         self.source = self.sources[0]
         self.pipeline = FramePipeline(self.prepare, self.infer, self.finish,
-                                      lambda: self.settings, self.on_error,
-                                      wanted=lambda source, settings: settings.wanted)
+                                      self.read_settings, self.on_error,
+                                      wanted=lambda source, settings: settings.wanted,
+                                      clock=clock)
         self.pipeline.set_sources(self.sources, self.waiter)
+
+    def read_settings(self):
+        self.reads += 1
+        return self.settings
+
+    def looked_again(self, times=2):
+        """Wake the pipeline until it has passed over its cameras ``times`` more times."""
+        start = self.reads
+        return wait_for(lambda: self.pipeline.wake() or self.reads >= start + times, 5.0)
 
     def _maybe_fail(self, stage, job):
         if stage in self.fail and job.frame.startswith(self.fail[stage]):
@@ -143,25 +170,28 @@ def test_only_the_newest_frame_waits(recorder):
 
 
 def test_unwanted_frames_are_not_taken_but_sampled_once_a_second(recorder):
-    rec = recorder()
+    rec = recorder(clock=FakeClock())
     rec.settings.wanted = False
     rec.source.put('first')               # sampled: taken and dropped unseen
-    time.sleep(0.3)
-    assert rec.source.taken == 1
+    assert wait_for(lambda: rec.source.taken == 1, 5.0)
     rec.source.put('unwanted')
-    time.sleep(0.3)
+    assert rec.looked_again()
     assert rec.source.taken == 1 and not rec.finished
+    rec.clock.now += 1.0                  # a second later: sampled again
+    assert wait_for(lambda: rec.source.taken == 2, 5.0) and not rec.finished
+    rec.source.put('wanted')
     rec.settings.wanted = True         # someone subscribed
-    assert rec.wait_finished(1, timeout=2.0) == ['unwanted']
+    assert rec.wait_finished(1, timeout=2.0) == ['wanted']
 
 
 def test_a_rate_change_applies_to_the_wait_already_started(recorder):
-    rec = recorder(rate=0.01)           # one frame every 100 s
+    rec = recorder(rate=0.01, clock=FakeClock())  # one frame every 100 s
     rec.source.put('first')
     assert rec.wait_finished(1) == ['first']
     rec.source.put('second')
-    time.sleep(0.3)
-    assert rec.finished == ['first']    # held back by the rate
+    rec.clock.now += 0.5
+    assert rec.looked_again()
+    assert rec.finished == ['first'] and rec.source.taken == 1  # held back by the rate
     rec.settings.rate = 50.0
     rec.pipeline.wake()
     assert rec.wait_finished(2, timeout=3.0) == ['first', 'second']
@@ -172,7 +202,7 @@ def test_an_absurd_period_neither_crashes_nor_blocks_stop(recorder):
     rec.source.put('first')
     assert rec.wait_finished(1) == ['first']
     rec.source.put('second')
-    time.sleep(0.2)
+    assert rec.looked_again()
     assert rec.pipeline.alive and not rec.errors
     started = time.monotonic()
     rec.pipeline.stop()
@@ -184,9 +214,7 @@ def test_an_absurd_period_neither_crashes_nor_blocks_stop(recorder):
 def test_an_error_in_any_stage_is_reported_and_the_next_frame_served(recorder, stage):
     rec = recorder(fail={stage: 'bad'})
     rec.source.put('bad')
-    deadline = time.monotonic() + 5
-    while not rec.errors and time.monotonic() < deadline:
-        time.sleep(0.005)
+    assert wait_for(lambda: rec.errors, 5.0)
     assert rec.errors == [(stage, f'{stage} broke on bad')]
     assert rec.pipeline.errors == {stage: 1}
     rec.source.put('good')
@@ -198,9 +226,7 @@ def test_an_error_in_the_settings_does_not_kill_a_thread(recorder):
     rec = recorder()
     rec.settings = None                 # settings() now raises TypeError
     rec.source.put('x')
-    deadline = time.monotonic() + 5
-    while not rec.errors and time.monotonic() < deadline:
-        time.sleep(0.005)
+    assert wait_for(lambda: rec.errors, 5.0)
     assert rec.errors and rec.errors[0][0] == 'internal'
     rec.settings = Settings()
     rec.source.put('y')
@@ -328,27 +354,20 @@ def test_a_camera_that_stops_or_fails_does_not_hold_the_others(recorder):
 
 
 def test_the_rate_limits_each_camera_not_the_node():
-    clock = [0.0]
-    finished = []
-    waiter = MemoryWaiter()
-    sources = [MemorySource(waiter.cond, name) for name in ('front', 'rear')]
-    pipeline = FramePipeline(lambda job: None, lambda job: None,
-                             lambda job: finished.append(job.source.name),
-                             lambda: Settings(rate=1.0), lambda *args: None,
-                             clock=lambda: clock[0])
-    pipeline.set_sources(sources, waiter)
-    for source in sources:
+    clock = FakeClock()
+    rec = Recorder(rate=1.0, cameras=2, clock=clock)   # not started: this test takes
+    pipeline, front = rec.pipeline, rec.sources[0]
+    for source in rec.sources:
         source.put(source.name)
     first, second = pipeline._take(), pipeline._take()
-    assert {first.source.name, second.source.name} == {'front', 'rear'}  # both at once
-    sources[0].put('front again')
-    clock[0] = 0.5                        # half a period: front must wait, rear has nothing
-    pipeline.wake()
-    taker = threading.Thread(target=lambda: finished.append(pipeline._take()), daemon=True)
+    assert {first.source.name, second.source.name} == {'camera0', 'camera1'}  # both at once
+    front.put('front again')
+    clock.now = 0.5                       # half a period: front must wait, the other has none
+    taken = []
+    taker = threading.Thread(target=lambda: taken.append(pipeline._take()), daemon=True)
     taker.start()
-    taker.join(0.3)
-    assert taker.is_alive()               # held back by front's own period
-    clock[0] = 1.0
-    pipeline.stop(timeout=0.1)
+    assert rec.looked_again()
+    assert taker.is_alive() and front.taken == 1  # held back by front's own period
+    clock.now = 1.0
+    assert wait_for(lambda: taken, 5.0) and taken[0].frame == 'front again'
     taker.join(3)
-    assert not taker.is_alive()
