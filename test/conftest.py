@@ -16,6 +16,7 @@
 
 import http.server
 import importlib.util
+import io
 import os
 from pathlib import Path
 import shutil
@@ -24,12 +25,14 @@ import socket
 import struct
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 import zlib
 
 from deeplab_ros.engine.downloads import CACHE_VARIABLE, MIRROR_VARIABLE
+from deeplab_ros.engine.model_zoo import UNPINNED_VARIABLE
 from deeplab_ros.engine.sample_data import cached_data, DATA_VARIABLE, find_data_dir
 import pytest
 
@@ -122,6 +125,16 @@ def pascal_model(data_dir):
     return data_dir / 'models' / 'deeplabv3_mnv2_pascal_quant.tflite'
 
 
+BIRD = 3  # the PASCAL class of the bird photo's bird
+
+
+@pytest.fixture(scope='session')
+def bird_bgr(data_dir):
+    """Return the bird photo (513x513, BGR), mostly class BIRD to the PASCAL model."""
+    import cv2
+    return cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+
+
 @pytest.fixture
 def ros_context():
     """Yield a fresh rclpy context and shut it down after the test."""
@@ -140,6 +153,35 @@ def png_declaring(width, height):
     ihdr = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
     return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr)
             + chunk(b'IDAT', zlib.compress(b'\0' * 1024)) + chunk(b'IEND', b''))
+
+
+def tarball_bytes(members):
+    """Pack a .tar.gz holding ``members``: name -> bytes, or name -> ('symlink', target)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode='w:gz') as tar:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            if isinstance(content, tuple):
+                info.type, info.linkname = tarfile.SYMTYPE, content[1]
+                tar.addfile(info)
+            else:
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def unpinned_allowed(monkeypatch):
+    """Let the zoo download a model that has no pinned checksum (the test serves it)."""
+    monkeypatch.setenv(UNPINNED_VARIABLE, '1')
+
+
+def wait_for(predicate, timeout):
+    """Poll ``predicate`` until it is true or ``timeout`` s pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()
 
 
 def spin_until(node, predicate, timeout):

@@ -24,7 +24,7 @@ import faulthandler
 import threading
 import time
 
-from conftest import RosProcess
+from conftest import RosProcess, wait_for
 from deeplab_ros.node.image_outputs import OUTPUT_NAMES
 from deeplab_ros.ros.image_encoding import array_to_image
 from diagnostic_msgs.msg import DiagnosticArray
@@ -42,14 +42,6 @@ from std_msgs.msg import String
 
 OUTPUTS = OUTPUT_NAMES
 HARNESS_TIMEOUT = 30.0  # seconds for the harness to start or close
-
-
-def wait_for(predicate, timeout):
-    """Poll ``predicate`` until it is true or ``timeout`` s pass; return its last value."""
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return predicate()
 
 
 def bounded(timeout, what, work):
@@ -78,29 +70,40 @@ def bounded(timeout, what, work):
 
 
 @contextlib.contextmanager
-def harnessed(node, name, **harness_options):
-    """Yield a Harness for node process ``node``; on leaving, both end and it must exit 0."""
-    harness = Harness(name, **harness_options)
+def clean_exit(process):
+    """Yield ``process``; on leaving, stop it (SIGINT): it must exit 0 with no traceback."""
     try:
-        yield harness
+        yield process
     finally:
-        try:
-            harness.close()
-        finally:
-            code, output = node.stop()
+        code, output = process.stop()
     assert code == 0 and 'Traceback' not in output, output
 
 
 @contextlib.contextmanager
-def running_node(model, *params, name, **harness_options):
+def harnessed(node, name, **harness_options):
+    """Yield a Harness for node process ``node``; on leaving, both end (see ``clean_exit``)."""
+    with clean_exit(node):
+        harness = Harness(name, **harness_options)
+        try:
+            yield harness
+        finally:
+            harness.close()
+
+
+@contextlib.contextmanager
+def running_node(model, *params, name, extra=(), **harness_options):
     """Yield (node process, Harness), the node on /<name>/camera (see ``harnessed``)."""
-    node = start_node(model, *params, name=name, image=f'/{name}/camera')
+    node = start_node(model, *params, name=name, image=f'/{name}/camera', extra=extra)
     with harnessed(node, name, image=f'/{name}/camera', **harness_options) as harness:
         yield node, harness
 
 
 def start_node(model, *params, name='deeplab', image='image', extra=()):
-    """Start ``deeplab_node`` in a child process with ``-p`` parameters (and ``extra`` args)."""
+    """
+    Start ``deeplab_node`` in a child process with ``-p`` parameters (and ``extra`` args).
+
+    The caller stops it through ``clean_exit`` (or ``harnessed``), which checks its exit.
+    """
     args = ['-m', 'deeplab_ros.node.deeplab_node', '--ros-args', '-r', f'__node:={name}',
             '-r', f'image:={image}', '-p', f'model_path:={model}', *extra]
     for param in params:
@@ -274,6 +277,19 @@ class Harness:
             time.sleep(0.05)
         raise AssertionError(f'no /diagnostics from {name} in {timeout} s')
 
+    def publishes_nothing(self, reports=2):
+        """
+        Tell whether no label map came while the node sent its next ``reports`` statuses.
+
+        Its own count (frames_published, once it is configured) must stay put as well:
+        the window is the node's diagnostics period, not a sleep here.
+        """
+        first = self.status()[2].get('frames_published')
+        before = len(self.received['label_map'])
+        for _ in range(reports):
+            last = self.status()[2].get('frames_published')
+        return first == last and len(self.received['label_map']) == before
+
     def wait_for_outputs(self, count, timeout=20.0, output='label_map'):
         """Wait until ``count`` more ``output`` messages arrive; return how many did."""
         before = len(self.received[output])
@@ -307,6 +323,38 @@ class Harness:
         return got[0] if got else None
 
 
+class Camera:
+    """
+    Publishes ``frame`` through ``harness`` every ``period`` s until stopped (or its block ends).
+
+    Frame ids count up from f0; ``encoding`` is what the message claims (its data is bgr8).
+    """
+
+    def __init__(self, harness, frame, encoding='bgr8', period=0.1):
+        self.harness, self.frame, self.encoding, self.period = harness, frame, encoding, period
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(self.period):
+            msg = self.harness.frame(self.frame, 'bgr8', f'f{self.sent}')
+            msg.encoding = self.encoding
+            self.harness.publisher.publish(msg)
+            self.sent += 1
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 # Depth cameras -------------------------------------------------------------------
 
 FX, FY = 420.0, 430.0
@@ -323,17 +371,27 @@ def depth_scene(height, width, encoding):
     return depth, (np.nan_to_num(depth) * 1000).astype(np.uint16)
 
 
-class CloudRig:
-    """The harness plus depth, camera_info and ~/points (subscribed on demand)."""
+CLOUD_RIG_OUTPUTS = ('label_map', 'overlay')
 
-    def __init__(self, name):
-        self.name = name
-        self.harness = Harness(name, image=f'/{name}/camera',
-                               outputs=('label_map', 'overlay'))
-        node = self.harness.node
+
+@contextlib.contextmanager
+def cloud_node(model, *params, name):
+    """Yield (node process, CloudRig): cloud on, every input under /<name>/ (see harnessed)."""
+    remaps = ['-r', f'depth:=/{name}/depth', '-r', f'camera_info:=/{name}/camera_info']
+    with running_node(model, 'cloud:=true', *params, name=name, extra=remaps,
+                      outputs=CLOUD_RIG_OUTPUTS) as (node, harness):
+        yield node, CloudRig(harness)
+
+
+class CloudRig:
+    """A harness (of CLOUD_RIG_OUTPUTS) plus depth, camera_info and ~/points (on demand)."""
+
+    def __init__(self, harness):
+        self.harness, self.name = harness, harness.node_name
+        node = harness.node
         reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-        self.depth_pub = node.create_publisher(Image, f'/{name}/depth', reliable)
-        self.info_pub = node.create_publisher(CameraInfo, f'/{name}/camera_info', reliable)
+        self.depth_pub = node.create_publisher(Image, f'/{self.name}/depth', reliable)
+        self.info_pub = node.create_publisher(CameraInfo, f'/{self.name}/camera_info', reliable)
         self.clouds, self.compressed = [], {}
         self._lock = threading.Lock()
 
@@ -396,6 +454,3 @@ class CloudRig:
 
         assert not expect, f'no cloud for {color.header.frame_id} in {timeout} s'
         return None
-
-    def close(self):
-        self.harness.close()

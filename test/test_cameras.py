@@ -20,14 +20,16 @@ image, labels, stamp and frame_id, and each camera keeps its share of the
 model whatever the others do (flood, stop, send bad frames).
 """
 
+import contextlib
 import threading
 import time
 
+from conftest import BIRD, wait_for
 import cv2
 from deeplab_ros.engine.model_loading import load_model
 from deeplab_ros.engine.segmenter import Segmenter
 from deeplab_ros.node.image_outputs import OUTPUT_NAMES
-from node_harness import Harness, start_node, wait_for
+from node_harness import clean_exit, Harness, start_node
 import numpy as np
 import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -118,19 +120,16 @@ class Cameras:
 
 @pytest.fixture
 def three_cameras(pascal_model):
-    def start(node_name, *params):
-        node = start_node(pascal_model, 'cameras:=[front, rear, side]', *params,
-                          name=node_name)
-        rig = Cameras(node_name)
-        started.append((node, rig))
-        rig.wait_for_subscribers()
-        return node, rig
-    started = []
-    yield start
-    for node, rig in started:
-        rig.close()
-        code, output = node.stop()
-        assert code == 0 and 'Traceback' not in output, output
+    """Start a node serving CAMERAS and its Cameras rig; each node must end cleanly."""
+    with contextlib.ExitStack() as started:
+        def start(node_name, *params):
+            node = started.enter_context(clean_exit(start_node(
+                pascal_model, 'cameras:=[front, rear, side]', *params, name=node_name)))
+            rig = Cameras(node_name)
+            started.callback(rig.close)
+            rig.wait_for_subscribers()
+            return node, rig
+        yield start
 
 
 def as_labels(msg):
@@ -155,7 +154,7 @@ def test_each_camera_gets_its_own_photos_labels_and_stamps(three_cameras, photos
             assert rig.sent[camera].get(stamp) == camera          # its own camera's stamp
             assert msg.header.frame_id == f'{camera}_optical_frame'
             assert np.array_equal(as_labels(msg), references[camera]), camera
-    assert (references['front'] == 3).mean() > 0.1 and (references['rear'] == 12).mean() > 0.1
+    assert (references['front'] == BIRD).mean() > 0.1 and (references['rear'] == 12).mean() > 0.1
     output = node.output
     assert '/trio/rear/label_map' in output and '/trio/label_map,' not in output
 

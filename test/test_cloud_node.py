@@ -22,9 +22,11 @@ equations and the label map the node published for the same frame.
 
 import time
 
+from conftest import BIRD, wait_for
 import cv2
 from deeplab_ros.engine.point_cloud import POINT
-from node_harness import CloudRig, depth_scene, FX, FY, start_node
+from node_harness import Camera, cloud_node, CLOUD_RIG_OUTPUTS, CloudRig, depth_scene, FX, \
+    FY, running_node
 import numpy as np
 import pytest
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -32,26 +34,19 @@ from sensor_msgs.msg import Image
 
 pytestmark = pytest.mark.ros
 
-BIRD = 3
-
 
 @pytest.fixture(scope='module')
-def bird(data_dir):
+def bird(bird_bgr):
     # Each message under the stock shared-memory segment (512 KiB): this process
     # plays the camera without the large-image profile, and larger frames (513x513:
     # 790 KB color, 526 KB depth) held back its camera_info for 2 s to over 20 s.
-    return cv2.resize(cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp')),
-                      (320, 320), interpolation=cv2.INTER_AREA)
+    return cv2.resize(bird_bgr, (320, 320), interpolation=cv2.INTER_AREA)
 
 
 @pytest.mark.parametrize('encoding', ['16UC1', '32FC1'])
 def test_every_point_is_the_pinhole_projection_of_its_labelled_pixel(
         pascal_model, bird, encoding):
-    node = start_node(pascal_model, 'cloud:=true', 'qos:=reliable', name='cloudy',
-                      image='/cloudy/camera', extra=['-r', 'depth:=/cloudy/depth',
-                                                     '-r', 'camera_info:=/cloudy/camera_info'])
-    rig = CloudRig('cloudy')
-    try:
+    with cloud_node(pascal_model, 'qos:=reliable', name='cloudy') as (node, rig):
         rig.harness.wait_for_subscriber()
         height, width = bird.shape[:2]
         metres, wire = depth_scene(height, width, encoding)
@@ -100,19 +95,11 @@ def test_every_point_is_the_pinhole_projection_of_its_labelled_pixel(
             color, rig.depth_msg(wire, encoding, color.header.stamp), info).data), POINT)
         u = np.rint(birds['x'] * FX / birds['z'] + cx).astype(int)
         assert len(birds) > 100 and set(birds['label']) == {BIRD} and not (u % 2).any()
-    finally:
-        rig.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
 
 
 def test_tolerance_half_resolution_and_depth_that_cannot_be_aligned(pascal_model, bird):
-    node = start_node(pascal_model, 'cloud:=true', 'qos:=reliable', name='aligned',
-                      image='/aligned/camera', extra=['-r', 'depth:=/aligned/depth',
-                                                      '-r', 'camera_info:=/aligned/camera_info'])
-    rig = CloudRig('aligned')
-    rig.subscribe_points()
-    try:
+    with cloud_node(pascal_model, 'qos:=reliable', name='aligned') as (node, rig):
+        rig.subscribe_points()
         rig.harness.wait_for_subscriber()
         height, width = bird.shape[:2]
         _, wire = depth_scene(height, width, '16UC1')
@@ -151,10 +138,6 @@ def test_tolerance_half_resolution_and_depth_that_cannot_be_aligned(pascal_model
         rig.harness.wait_for_status(lambda level, message, values: 'another aspect ratio'
                                     in values.get('cloud_problem', ''))
         assert node.wait_for_output('/points: depth is', timeout=5)
-    finally:
-        rig.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
 
 
 def psnr(a, b):
@@ -163,18 +146,15 @@ def psnr(a, b):
 
 
 def test_compressed_outputs_and_no_depth_subscription_without_cloud(pascal_model, bird):
-    node = start_node(pascal_model, 'qos:=reliable', name='squeezed',
-                      image='/squeezed/camera')
-    rig = CloudRig('squeezed')
-    rig.subscribe_compressed('label_map')
-    rig.subscribe_compressed('overlay')
-    try:
+    with running_node(pascal_model, 'qos:=reliable', name='squeezed',
+                      outputs=CLOUD_RIG_OUTPUTS) as (_, harness):
+        rig = CloudRig(harness)
+        rig.subscribe_compressed('label_map')
+        rig.subscribe_compressed('overlay')
         rig.harness.wait_for_subscriber()
         got = rig.harness.send(rig.harness.frame(bird, 'bgr8', 'squeeze'),
                                wanted=('label_map', 'overlay'))
-        deadline = time.monotonic() + 10
-        while not all(rig.compressed.values()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_for(lambda: all(rig.compressed.values()), 10), rig.compressed
         png, jpeg = rig.compressed['label_map'][-1], rig.compressed['overlay'][-1]
         assert png.format == 'mono8; png compressed mono8' and png.header.frame_id == 'squeeze'
         assert jpeg.format == 'rgb8; jpeg compressed bgr8'
@@ -190,38 +170,17 @@ def test_compressed_outputs_and_no_depth_subscription_without_cloud(pascal_model
         assert graph.count_subscribers('/squeezed/depth') == 0
         assert graph.count_subscribers('/depth') == 0
         assert graph.count_subscribers('/camera_info') == 0
-    finally:
-        rig.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
-
-
-def cloud_node(model, name, *params):
-    """Start a deeplab node with cloud: true and inputs under /<name>/; return it and a rig."""
-    node = start_node(model, 'cloud:=true', *params, name=name, image=f'/{name}/camera',
-                      extra=['-r', f'depth:=/{name}/depth',
-                             '-r', f'camera_info:=/{name}/camera_info'])
-    rig = CloudRig(name)
-    rig.harness.wait_for_subscriber()
-    return node, rig
-
-
-def closed(node, rig):
-    rig.close()
-    code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
-    return output
 
 
 def test_an_unreadable_or_oversize_depth_message_is_skipped_and_the_next_served(
         pascal_model, bird):
     from rclpy.serialization import serialize_message
-    node, rig = cloud_node(pascal_model, 'wire', 'qos:=reliable')
-    # The start-up line names what is really subscribed and published (remapped).
-    assert ('input /wire/camera, /wire/depth, /wire/camera_info; outputs /wire/label_map'
-            in node.output), node.output
-    assert '/wire/points' in node.output and '/wire/class_mask (mask_classes)' in node.output
-    try:
+    with cloud_node(pascal_model, 'qos:=reliable', name='wire') as (node, rig):
+        rig.harness.wait_for_subscriber()
+        # The start-up line names what is really subscribed and published (remapped).
+        assert ('input /wire/camera, /wire/depth, /wire/camera_info; outputs /wire/label_map'
+                in node.output), node.output
+        assert '/wire/points' in node.output and '/wire/class_mask (mask_classes)' in node.output
         rig.subscribe_points()
         height, width = bird.shape[:2]
         _, wire = depth_scene(height, width, '16UC1')
@@ -237,14 +196,13 @@ def test_an_unreadable_or_oversize_depth_message_is_skipped_and_the_next_served(
         assert cloud.width * cloud.height > 1000
         values = rig.harness.status()[2]
         assert int(values['depth_frames_refused']) >= 1
-    finally:
-        output = closed(node, rig)
-    assert 'WireError' not in output
+    assert 'WireError' not in node.output
 
 
 def test_waiting_for_depth_never_delays_the_image_outputs(pascal_model, bird):
-    node, rig = cloud_node(pascal_model, 'nodepth', 'qos:=reliable', 'depth_tolerance:=1.0')
-    try:
+    with cloud_node(pascal_model, 'qos:=reliable', 'depth_tolerance:=1.0',
+                    name='nodepth') as (node, rig):
+        rig.harness.wait_for_subscriber()
         rig.subscribe_points()                     # a cloud is wanted, no depth ever comes:
         rig.harness.node.create_publisher(         # this one cannot reach a reliable reader
             Image, '/nodepth/depth',
@@ -252,25 +210,22 @@ def test_waiting_for_depth_never_delays_the_image_outputs(pascal_model, bird):
         height, width = bird.shape[:2]
         rig.info_pub.publish(rig.camera_info(width, height))
         rig.harness.send(rig.harness.frame(bird, 'bgr8', 'first'))
-        before = len(rig.harness.received['label_map'])
-        started = time.monotonic()
-        while time.monotonic() - started < 4.0:
-            rig.harness.publisher.publish(rig.harness.frame(bird, 'bgr8', 'stream'))
-            time.sleep(0.2)
-        # Had each frame waited for its depth (1 s), at most 5 label maps would come.
-        assert len(rig.harness.received['label_map']) - before >= 8
-        level, message, values = rig.harness.wait_for_status(
-            lambda level, message, values: 'no depth frame' in values.get('cloud_problem', ''))
+        with Camera(rig.harness, bird, period=0.2):
+            assert rig.harness.wait_for_outputs(8) >= 8
+            # Had each frame waited for its depth (1 s), its stamp-to-publish latency
+            # would be over 1000 ms.
+            level, message, values = rig.harness.wait_for_status(
+                lambda level, message, values: 'no depth frame' in values.get(
+                    'cloud_problem', '') and values['latency_ms_p95'] != 'None')
+        assert float(values['latency_ms_p95']) < 1000, values
         assert 'its publisher is best effort and this node subscribes reliable' in values[
             'cloud_problem']
-    finally:
-        closed(node, rig)
 
 
 def test_a_best_effort_depth_camera_pairs_and_an_empty_frame_id_takes_the_colors(
         pascal_model, bird):
-    node, rig = cloud_node(pascal_model, 'mixed')    # qos auto, reliable color camera
-    try:
+    with cloud_node(pascal_model, name='mixed') as (node, rig):  # qos auto, reliable camera
+        rig.harness.wait_for_subscriber()
         best_effort = rig.harness.node.create_publisher(
             Image, '/mixed/depth', QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
         rig.depth_pub = best_effort
@@ -283,13 +238,12 @@ def test_a_best_effort_depth_camera_pairs_and_an_empty_frame_id_takes_the_colors
                               rig.camera_info(width, height), timeout=30)
         assert cloud.header.frame_id == 'color_optical'
         assert node.wait_for_output('have an empty frame_id', timeout=5)
-    finally:
-        closed(node, rig)
 
 
 def test_an_organized_cloud_is_aligned_pixel_by_pixel_with_the_label_map(pascal_model, bird):
-    node, rig = cloud_node(pascal_model, 'organized', 'qos:=reliable', 'cloud_organized:=true')
-    try:
+    with cloud_node(pascal_model, 'qos:=reliable', 'cloud_organized:=true',
+                    name='organized') as (node, rig):
+        rig.harness.wait_for_subscriber()
         rig.subscribe_points()
         height, width = bird.shape[:2]
         metres, wire = depth_scene(height // 2, width // 2, '32FC1')   # half resolution
@@ -310,5 +264,3 @@ def test_an_organized_cloud_is_aligned_pixel_by_pixel_with_the_label_map(pascal_
         assert np.isnan(points['x'][:16]).all() and np.isfinite(points['x'][64:]).all()
         result = rig.harness.set_parameters(cloud_stride=2)[0]
         assert not result.successful and 'cloud_organized' in result.reason
-    finally:
-        closed(node, rig)

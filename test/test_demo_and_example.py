@@ -12,27 +12,31 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The one-command demo on the shared photos, and the class_mask example node."""
+"""
+The one-command demo on the shared photos, and the class_mask example node.
+
+Also what the demo leaves when it is killed or hung up on: its nodes and scratch folder go.
+"""
 
 import os
+from pathlib import Path
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 
+from conftest import BIRD, RosProcess, wait_for
 import cv2
 from lint_paths import REPO
-from node_harness import Harness, start_node, wait_for
+from node_harness import clean_exit, running_node
 import numpy as np
 from PIL import Image as PilImage
 import pytest
 from std_msgs.msg import Float32
 
-from conftest import RosProcess  # noqa: I100  (test helper, not a third-party module)
-
 pytestmark = pytest.mark.ros
-
-BIRD = 3
 
 
 def plain_environment():
@@ -91,39 +95,91 @@ def test_make_demo_headless_on_the_shared_photos(data_dir, tmp_path):
     assert all((f[:240] != 255).any(axis=2).mean() > 0.5 for f in frames)
 
 
-def test_class_coverage_example(pascal_model, data_dir):
-    deeplab = start_node(pascal_model, 'mask_classes:=[bird]', name='deeplab',
-                         image='/coverage_test/camera')
-    example = RosProcess(['-m', 'deeplab_ros.tools.class_coverage_example'])
-    harness = Harness('deeplab', image='/coverage_test/camera')
-    coverage = []
-    harness.node.create_subscription(Float32, '/class_coverage/coverage', coverage.append, 10)
-    try:
+def test_class_coverage_example(pascal_model, bird_bgr):
+    with running_node(pascal_model, 'mask_classes:=[bird]', name='deeplab') as (_, harness), \
+            clean_exit(RosProcess(['-m', 'deeplab_ros.tools.class_coverage_example'])) as example:
+        coverage = []
+        harness.node.create_subscription(Float32, '/class_coverage/coverage', coverage.append,
+                                         10)
         harness.wait_for_subscriber()
         # The example must be connected both ways before the frame is sent.
-        deadline = time.monotonic() + 20
-        while (harness.node.count_subscribers('/deeplab/class_mask') < 2
-               or harness.node.count_publishers('/class_coverage/coverage') < 1):
-            assert time.monotonic() < deadline, 'the example never subscribed to class_mask'
-            time.sleep(0.05)
-        bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
-        labels = harness.send(harness.frame(bird, 'bgr8', 'coverage'), wanted=('class_mask',))
+        assert wait_for(lambda: harness.node.count_subscribers('/deeplab/class_mask') >= 2
+                        and harness.node.count_publishers('/class_coverage/coverage') >= 1,
+                        20), 'the example never subscribed to class_mask'
+        labels = harness.send(harness.frame(bird_bgr, 'bgr8', 'coverage'),
+                              wanted=('class_mask',))
         mask = np.frombuffer(labels['class_mask'].data, np.uint8)
         expected = (mask > 0).mean()
         for i in range(20):  # a camera keeps sending; so does this test, until the log line
             if example.wait_for_output('class covers', timeout=1.0):
                 break
-            harness.publisher.publish(harness.frame(bird, 'bgr8', f'coverage-{i}'))
+            harness.publisher.publish(harness.frame(bird_bgr, 'bgr8', f'coverage-{i}'))
         assert 'class covers' in example.output, example.output
         # The example's line can come before its message reaches this process (or before
         # its publisher has matched this subscription): more frames, until one arrives.
         deadline = time.monotonic() + 20
         while not coverage and time.monotonic() < deadline:
-            harness.publisher.publish(harness.frame(bird, 'bgr8', 'coverage-more'))
+            harness.publisher.publish(harness.frame(bird_bgr, 'bgr8', 'coverage-more'))
             wait_for(lambda: coverage, 1.0)
         assert coverage and abs(coverage[-1].data - expected) < 1e-6
         assert 0.15 < coverage[-1].data < 0.3
+
+
+def children_of(pid):
+    found = []
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def command_of(pid):
+    try:
+        return Path(f'/proc/{pid}/cmdline').read_bytes().replace(b'\0', b' ').decode()
+    except OSError:
+        return ''
+
+
+def alive(pid):
+    try:
+        state = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != 'Z'
+
+
+@pytest.mark.parametrize('signum', [signal.SIGKILL, signal.SIGHUP])
+def test_the_demos_children_and_scratch_folder_go_with_it(data_dir, tmp_path, signum):
+    """Hardening II, 11: SIGKILL or SIGHUP to the demo left its nodes and /tmp folder."""
+    demo = RosProcess(['-m', 'deeplab_ros.tools.demo', '--output', str(tmp_path)],
+                      env={k: v for k, v in os.environ.items() if k != 'DISPLAY'})
+    children = []
+    try:
+        assert demo.wait_for_output('starting the camera', timeout=60), demo.output
+        # The camera is started just after the line.
+        assert wait_for(lambda: len(children_of(demo.proc.pid)) == 2, 10)
+        children = children_of(demo.proc.pid)
+        assert len(children) == 2
+        scratch = list(Path(tempfile.gettempdir()).glob(f'deeplab_demo_{demo.proc.pid}_*'))
+        assert len(scratch) == 1
+        demo.proc.send_signal(signum)
+        demo.proc.wait(timeout=10)
+        wait_for(lambda: not any(alive(pid) for pid in children), 10)
+        left = [pid for pid in children if alive(pid)]
+        assert not left, [command_of(pid) for pid in left]
+        if signum == signal.SIGHUP:                  # a clean stop: it removes its own
+            assert demo.proc.returncode == 0 and not scratch[0].exists(), demo.output
+        else:                                        # killed: the next demo removes it
+            assert scratch[0].exists()
+            from deeplab_ros.tools.demo import remove_stale_scratch
+            remove_stale_scratch()
+            assert not scratch[0].exists()
     finally:
-        harness.close()
-        example.stop()
-        deeplab.stop()
+        demo.stop()
+        for pid in children:  # one that outlived the demo would outlive the test run too
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

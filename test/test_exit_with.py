@@ -28,9 +28,8 @@ import signal
 import subprocess
 import sys
 
-from conftest import REPO
+from conftest import REPO, wait_for
 from deeplab_ros.ros.ros_main import parent_pid, PARENT_VARIABLE
-from node_harness import wait_for
 import pytest
 
 pytestmark = pytest.mark.ros

@@ -14,6 +14,7 @@
 
 """A newcomer's first hour: the default model, namespaced nodes, integers for doubles."""
 
+import contextlib
 import subprocess
 import sys
 
@@ -43,13 +44,13 @@ def test_the_default_model_starts_with_litert_alone(data_dir, monkeypatch):
 
 @pytest.mark.ros
 def test_two_namespaced_nodes_publish_distinct_names_and_take_integer_rates(pascal_model):
-    from node_harness import Harness
-    nodes = [RosProcess(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args',
-                         '-r', f'__ns:=/{robot}', '-p', f'model_path:={pascal_model}'])
-             for robot in ('robot1', 'robot2')]
-    harnesses = [Harness(f'{robot}/deeplab', outputs=()) for robot in ('robot1', 'robot2')]
-    try:
-        for robot, harness in zip(('robot1', 'robot2'), harnesses):
+    from node_harness import harnessed
+    with contextlib.ExitStack() as stack:
+        harnesses = [stack.enter_context(harnessed(
+            RosProcess(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args',
+                        '-r', f'__ns:=/{robot}', '-p', f'model_path:={pascal_model}']),
+            f'{robot}/deeplab', outputs=())) for robot in ('robot1', 'robot2')]
+        for harness in harnesses:
             harness.status(timeout=30)  # named /robot1/deeplab: segmentation, not deeplab: ...
             # ros2 param set /robot1/deeplab rate 5: an integer for a double.
             [result] = harness.set_parameters(rate=5)
@@ -58,9 +59,3 @@ def test_two_namespaced_nodes_publish_distinct_names_and_take_integer_rates(pasc
             assert refused.reason == "rate must be a number such as 5 or 5.0, got text: 'fast'"
         names = {s.name for h in harnesses for array in h.diagnostics for s in array.status}
         assert {'/robot1/deeplab: segmentation', '/robot2/deeplab: segmentation'} <= names
-    finally:
-        for harness in harnesses:
-            harness.close()
-        for node in nodes:
-            code, output = node.stop()
-            assert code == 0 and 'Traceback' not in output, output

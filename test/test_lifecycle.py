@@ -15,23 +15,19 @@
 """
 The managed node over real DDS: every transition through lifecycle_msgs, a camera on.
 
-Also its /diagnostics verdicts: idle without subscribers, an error when
-frames arrive, subscribers wait and no output comes.
+Also what configure refuses (a device or a FIFO as a file), and the /diagnostics
+verdicts: idle without subscribers, an error when frames arrive, subscribers
+wait and no output comes.
 """
 
 import os
-import threading
-import time
 
-from conftest import RosProcess
-import cv2
-from node_harness import Harness, start_node
+from conftest import BIRD, RosProcess, wait_for
+from node_harness import Camera, Harness, harnessed, running_node
 import numpy as np
 import pytest
 
 pytestmark = pytest.mark.ros
-
-BIRD = 3
 
 
 def cpu_seconds(pid):
@@ -40,46 +36,16 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-class Camera:
-    """Publishes ``frame`` (bgr8, or claiming ``encoding``) at 10 Hz until stopped."""
-
-    def __init__(self, harness, frame, encoding='bgr8'):
-        self.harness, self.frame, self.encoding = harness, frame, encoding
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        i = 0
-        while not self._stop.wait(0.1):
-            msg = self.harness.frame(self.frame, 'bgr8', f'f{i}')
-            msg.encoding = self.encoding
-            self.harness.publisher.publish(msg)
-            i += 1
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(5)
-
-
-def outputs_in(harness, seconds):
-    before = len(harness.received['label_map'])
-    time.sleep(seconds)
-    return len(harness.received['label_map']) - before
-
-
-def test_every_transition_with_a_streaming_camera(pascal_model, data_dir, tmp_path):
-    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+def test_every_transition_with_a_streaming_camera(pascal_model, bird_bgr, tmp_path):
     missing = tmp_path / 'missing.tflite'
     node = RosProcess(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args',
                        '-r', '__node:=managed',
                        '-r', 'image:=/managed/camera', '-p', 'autostart:=false',
                        '-p', f'model_path:={missing}', '-p', 'qos:=reliable'])
-    harness = Harness('managed', image='/managed/camera')
-    camera = Camera(harness, bird)
-    try:
+    with harnessed(node, 'managed', image='/managed/camera') as harness, \
+            Camera(harness, bird_bgr) as camera:
         assert harness.state() == 'unconfigured'
-        assert outputs_in(harness, 1.0) == 0
+        assert harness.publishes_nothing()
         # A failed configure: FAILURE, the reason logged, still unconfigured ...
         assert harness.transition('configure') is False
         assert node.wait_for_output(f"cannot configure: model '{missing}' is neither", 10)
@@ -91,85 +57,87 @@ def test_every_transition_with_a_streaming_camera(pascal_model, data_dir, tmp_pa
         assert harness.transition('configure') is True
         assert harness.state() == 'inactive'
         assert harness.latched_labels() is not None
-        assert outputs_in(harness, 1.0) == 0
+        assert harness.publishes_nothing()
         refused = harness.set_parameters(model_path=str(missing))[0]
         assert not refused.successful and 'applied at configure' in refused.reason
         # Active: outputs flow, correct ones.
         assert harness.transition('activate') is True
-        harness.send(harness.frame(bird, 'bgr8', 'first'))
+        harness.send(harness.frame(bird_bgr, 'bgr8', 'first'))
         assert harness.wait_for_outputs(3) >= 3
         labels = harness.received['label_map'][-1]
         assert (np.frombuffer(labels.data, np.uint8) == BIRD).mean() > 0.15
-        # Deactivated: no output and (almost) no CPU while the camera streams on.
+        # Deactivated: unsubscribed, no output and (almost) no CPU while the camera streams.
         assert harness.transition('deactivate') is True
-        time.sleep(0.5)
-        cpu = cpu_seconds(node.proc.pid)
-        assert outputs_in(harness, 2.0) == 0
+        assert wait_for(lambda: harness.publisher.get_subscription_count() == 0, 10)
+        harness.status()                      # settled: the node has reported since
+        cpu, sent = cpu_seconds(node.proc.pid), camera.sent
+        assert harness.publishes_nothing()
+        assert camera.sent - sent >= 10       # the camera streamed all along
         assert cpu_seconds(node.proc.pid) - cpu < 0.5, 'the node kept working while inactive'
         assert harness.status()[1] == 'inactive: no inference until activated'
         # Active again: resumes.
         assert harness.transition('activate') is True
-        harness.send(harness.frame(bird, 'bgr8', 'resumed'), timeout=5.0)
+        harness.send(harness.frame(bird_bgr, 'bgr8', 'resumed'), timeout=5.0)
         # Cleanup releases the model; configure and activate work again after it.
         assert harness.transition('deactivate') and harness.transition('cleanup')
         assert harness.state() == 'unconfigured'
         assert harness.set_parameters(overlay_alpha=0.3)[0].successful
         assert harness.transition('configure') and harness.transition('activate')
-        harness.send(harness.frame(bird, 'bgr8', 'reconfigured'), timeout=10.0)
+        harness.send(harness.frame(bird_bgr, 'bgr8', 'reconfigured'), timeout=10.0)
         # Shutdown from active: finalized, and the process still exits cleanly.
         assert harness.transition('shutdown') is True
         assert node.proc.wait(timeout=10) == 0   # finalized: the node has no more to do
-        assert outputs_in(harness, 1.0) == 0
-    finally:
-        camera.stop()
-        harness.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
+        before = len(harness.received['label_map'])
+        assert wait_for(lambda: harness.publisher.get_subscription_count() == 0, 10)
+        assert len(harness.received['label_map']) == before
 
 
 @pytest.mark.parametrize('state', ['unconfigured', 'inactive'])
 def test_shutdown_from_any_state(pascal_model, state):
     node = RosProcess(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args', '-r', '__node:=down',
                        '-p', 'autostart:=false', '-p', f'model_path:={pascal_model}'])
-    harness = Harness('down', outputs=())
-    try:
+    with harnessed(node, 'down', outputs=()) as harness:
         if state == 'inactive':
             assert harness.transition('configure')
         assert harness.transition('shutdown') is True
         assert node.proc.wait(timeout=10) == 0   # finalized: it exits by itself
-    finally:
-        harness.close()
-        code, output = node.stop()
-    assert code == 0 and 'Traceback' not in output, output
 
 
-def test_diagnostics_say_idle_without_subscribers_and_error_on_a_stall(pascal_model, data_dir):
-    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
-    node = start_node(pascal_model, 'qos:=reliable', name='watched', image='/watched/camera')
-    idle = Harness('watched', image='/watched/camera', outputs=())
-    camera = Camera(idle, bird)
-    try:
-        idle.wait_for_subscriber()
-        level, message, values = idle.wait_for_status(
-            lambda level, message, values: not message.startswith('waiting'))
-        assert (level, values['frames_published']) == (0, '0')
-        assert message.startswith('idle: nobody subscribes to an output ('), message
-        camera.stop()
+def test_devices_and_fifos_are_refused_at_configure(pascal_model, tmp_path):
+    """Hardening II, 10: /dev/zero as the model took 3 GB; a FIFO as labels hung configure."""
+    node = RosProcess(['-m', 'deeplab_ros.node.deeplab_node', '--ros-args', '-r', '__node:=loader',
+                       '-p', 'autostart:=false', '-p', 'model_path:=/dev/zero'])
+    with harnessed(node, 'loader', outputs=()) as harness:
+        assert harness.transition('configure') is False      # at once, not a 3 GB read
+        assert node.wait_for_output('/dev/zero is not a regular file (a device, FIFO or '
+                                    'socket)', timeout=10), node.output
+        fifo = tmp_path / 'labels.fifo'
+        os.mkfifo(fifo)
+        assert all(r.successful for r in harness.set_parameters(
+            model_path=str(pascal_model), labels_file=str(fifo)))
+        assert harness.transition('configure') is False      # a FIFO would block forever
+        assert node.wait_for_output('labels file', timeout=10)
+        assert harness.set_parameters(labels_file='')[0].successful
+        assert harness.transition('configure') is True
+        assert harness.state() == 'inactive'
+
+
+def test_diagnostics_say_idle_without_subscribers_and_error_on_a_stall(pascal_model,
+                                                                       bird_bgr):
+    with running_node(pascal_model, 'qos:=reliable', name='watched', outputs=()) as (
+            node, idle):
+        with Camera(idle, bird_bgr):
+            idle.wait_for_subscriber()
+            level, message, values = idle.wait_for_status(
+                lambda level, message, values: not message.startswith('waiting'))
+            assert (level, values['frames_published']) == (0, '0')
+            assert message.startswith('idle: nobody subscribes to an output ('), message
         # Someone subscribes, frames keep coming, but none can be segmented: an error.
         listener = Harness('watched', image='/watched/camera')
-        stalled = Camera(listener, bird[:64, :64], encoding='bayer_rggb8')
         try:
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                level, message, _ = listener.status()
-                if level == 2:
-                    break
-            assert level == 2 and message.startswith('no output for'), message
-            assert 'bad' in message
+            with Camera(listener, bird_bgr[:64, :64], encoding='bayer_rggb8'):
+                level, message, _ = listener.wait_for_status(
+                    lambda level, message, values: level == 2, timeout=15)
+                assert message.startswith('no output for') and 'bad' in message, message
         finally:
-            stalled.stop()
             listener.close()
-    finally:
-        camera.stop()
-        idle.close()
-        node.stop()

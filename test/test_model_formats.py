@@ -283,19 +283,13 @@ def test_unavailable_gpu_is_refused(frozen_graph):
 @pytest.mark.ros
 def test_node_serves_a_model_zoo_tarball(zoo_tarball, image):
     """The original recipe's format end to end: tarball -> frozen graph -> ROS topics."""
-    from node_harness import Harness, start_node
-    node = start_node(zoo_tarball, 'input_size:=40', name='tarball', image='/tarball/camera')
-    harness = Harness('tarball', image='/tarball/camera')
-    try:
+    from node_harness import running_node
+    with running_node(zoo_tarball, 'input_size:=40', name='tarball') as (node, harness):
         harness.wait_for_subscriber()
         got = harness.send(harness.frame(image, 'rgb8', 'tiny'), wanted=('label_map', 'overlay'))
         labels = np.frombuffer(got['label_map'].data, np.uint8).reshape(24, 40)
         assert np.array_equal(labels, expected(image))
         assert 'frozen_graph' in node.output and 'dataset cityscapes' in node.output
-    finally:
-        harness.close()
-        code, output = node.stop()
-    assert code == 0, output
 
 
 @pytest.mark.parametrize('name, content, what', [

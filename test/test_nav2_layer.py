@@ -29,43 +29,36 @@ from conftest import REPO, RosProcess
 import cv2
 from deeplab_ros.engine.datasets import PASCAL_CLASSES
 from deeplab_ros.ros.dds_profile import release_variable
-from node_harness import CloudRig, depth_scene, start_node
+from node_harness import cloud_node, depth_scene
 import pytest
 
 pytestmark = pytest.mark.ros
 
 
 def test_the_layer_joins_nearly_every_frame_and_reads_the_class_names(
-        pascal_model, data_dir, monkeypatch):
+        pascal_model, bird_bgr, monkeypatch):
     monkeypatch.setenv(release_variable(), str(REPO / 'config' / 'fastdds_large_images.xml'))
     name = 'nav2_seg'
-    node = start_node(pascal_model, 'cloud:=true', 'cloud_organized:=true', name=name,
-                      image=f'/{name}/camera', extra=['-r', f'depth:=/{name}/depth',
-                                                      '-r', f'camera_info:=/{name}/camera_info'])
-    layer = RosProcess([str(REPO / 'test' / 'semantic_layer_stand_in.py'), name, '16'])
-    rig = CloudRig(name)
-    try:
-        assert layer.wait_for_output('ready', timeout=30), layer.output
-        rig.harness.wait_for_subscriber()
-        bird = cv2.resize(cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp')),
-                          (320, 240), interpolation=cv2.INTER_AREA)
-        _, wire = depth_scene(240, 320, '16UC1')
-        info = rig.camera_info(320, 240)
-        time.sleep(2.0)  # the stand-in's subscriptions are matched
-        started = time.monotonic()
-        while time.monotonic() - started < 10.0:
-            color = rig.harness.frame(bird, 'bgr8', 'camera_color_optical_frame')
-            rig.info_pub.publish(info)
-            rig.depth_pub.publish(rig.depth_msg(wire, '16UC1', color.header.stamp))
-            rig.harness.publisher.publish(color)
-            time.sleep(0.1)
-        assert layer.proc.wait(timeout=30) == 0
-        result = json.loads(layer.output.strip().splitlines()[-1])
-    finally:
-        rig.close()
-        code, output = node.stop()
-        layer.stop()
-    assert code == 0 and 'Traceback' not in output, output
+    with cloud_node(pascal_model, 'cloud_organized:=true', name=name) as (_, rig):
+        layer = RosProcess([str(REPO / 'test' / 'semantic_layer_stand_in.py'), name, '16'])
+        try:
+            assert layer.wait_for_output('ready', timeout=30), layer.output
+            rig.harness.wait_for_subscriber()
+            bird = cv2.resize(bird_bgr, (320, 240), interpolation=cv2.INTER_AREA)
+            _, wire = depth_scene(240, 320, '16UC1')
+            info = rig.camera_info(320, 240)
+            time.sleep(2.0)  # the stand-in's subscriptions are matched
+            started = time.monotonic()
+            while time.monotonic() - started < 10.0:
+                color = rig.harness.frame(bird, 'bgr8', 'camera_color_optical_frame')
+                rig.info_pub.publish(info)
+                rig.depth_pub.publish(rig.depth_msg(wire, '16UC1', color.header.stamp))
+                rig.harness.publisher.publish(color)
+                time.sleep(0.1)
+            assert layer.proc.wait(timeout=30) == 0
+            result = json.loads(layer.output.strip().splitlines()[-1])
+        finally:
+            layer.stop()
     assert result['label_maps'] >= 20, result
     assert result['joined'] >= 0.95 * result['label_maps'], result
     assert result['clouds'] == [[240, 320, False]]

@@ -26,12 +26,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
-from conftest import REPO
+from conftest import REPO, wait_for
 import cv2
-from node_harness import Harness, start_node, wait_for
+from node_harness import Camera, Harness, start_node
 import pytest
 
 pytestmark = pytest.mark.ros
@@ -75,41 +74,21 @@ def interrupt(process, scenario, group=False, expected_code=0):
     return output
 
 
-class Streamer:
-    """A camera in this process publishing the bird photo at 10 Hz until closed."""
-
-    def __init__(self, data_dir, name):
-        self.harness = Harness(name, image=f'/{name}/camera')
-        self.frame = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        i = 0
-        while not self._stop.wait(0.1):
-            self.harness.publisher.publish(self.harness.frame(self.frame, 'bgr8', f'f{i}'))
-            i += 1
-
-    def __enter__(self):
-        self.harness.wait_for_subscriber()
-        self.harness.send(self.harness.frame(self.frame, 'bgr8', 'first'))
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
-        self.harness.close()
-
-
 @pytest.mark.parametrize('scenario', sorted(SCENARIOS))
-def test_deeplab_node_while_streaming(pascal_model, data_dir, scenario):
+def test_deeplab_node_while_streaming(pascal_model, bird_bgr, scenario):
     name = f'sig_{scenario.replace(" ", "_")}'.lower()
     node = start_node(pascal_model, name=name, image=f'/{name}/camera')
-    with Streamer(data_dir, name) as streamer:
-        time.sleep(0.5)  # several frames in flight: inference and publishing busy
-        assert streamer.harness.received['label_map']
-        interrupt(node, scenario)
+    harness = Harness(name, image=f'/{name}/camera')
+    try:
+        harness.wait_for_subscriber()
+        harness.send(harness.frame(bird_bgr, 'bgr8', 'first'))
+        with Camera(harness, bird_bgr):
+            # Several frames in flight: inference and publishing busy.
+            assert harness.wait_for_outputs(3) >= 3
+            interrupt(node, scenario)
+    finally:
+        harness.close()
+        node.stop()
 
 
 @pytest.mark.parametrize('scenario', ['double SIGINT', 'SIGTERM'])
@@ -163,11 +142,10 @@ def test_viewer_and_example_while_idle(ros_process, module, scenario):
 
 
 @pytest.mark.parametrize('scenario', ['double SIGINT', 'SIGTERM'])
-def test_segment_cli_while_working(ros_process, data_dir, pascal_model, tmp_path, scenario):
-    bird = cv2.imread(str(data_dir / 'images' / 'bird_segmentation.bmp'))
+def test_segment_cli_while_working(ros_process, bird_bgr, pascal_model, tmp_path, scenario):
     photos = tmp_path / 'photos'
     photos.mkdir()
-    cv2.imwrite(str(tmp_path / 'bird.png'), bird)
+    cv2.imwrite(str(tmp_path / 'bird.png'), bird_bgr)
     for i in range(500):  # far more than it can do before the signals come
         (photos / f'p{i:03d}.png').symlink_to(tmp_path / 'bird.png')
     cli = ros_process(['-m', 'deeplab_ros.tools.segment_cli', str(photos), '--model',
