@@ -23,13 +23,13 @@ import ast
 import re
 
 from deeplab_ros.ros.dds_profile import profile_variable, ros_distro, use_large_image_profile
-from deeplab_ros.tools.launch_plan import camera_names, LaunchFailed, NODE_OVERRIDES, Outcome, \
-    plan, PlanError, Process, rviz_config, topic_in, TOPICS
+from deeplab_ros.tools.launch_plan import camera_names, LaunchFailed, Outcome, plan, \
+    PlanError, Process, rviz_config, topic_in
+from launch_arguments import declared_arguments, HELPERS
 from lint_paths import REPO
 import pytest
 
 LAUNCH_FILES = sorted((REPO / 'launch').glob('*.launch.py'))
-HELPERS = REPO / 'deeplab_ros' / 'tools' / 'launch_helpers.py'
 # What the launch files import, each checked to exist on the humble branches of ros2/launch
 # (1.0.x) and ros2/launch_ros; EqualsSubstitution, say, does not.
 HUMBLE_LAUNCH_NAMES = {
@@ -210,17 +210,6 @@ def test_every_launch_argument_has_a_description():
                     'DeclareLaunchArgument':
                 keywords = {k.arg for k in call.keywords}
                 assert 'description' in keywords, (path.name, ast.unparse(call)[:80])
-
-
-def declared_arguments(path):
-    """Names of the DeclareLaunchArgument calls in ``path`` (and the shared helpers)."""
-    names = set(NODE_OVERRIDES) | set(TOPICS)  # declared in loops over these tables
-    for source in (path, HELPERS):
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == \
-                    'DeclareLaunchArgument' and isinstance(node.args[0], ast.Constant):
-                names.add(node.args[0].value)
-    return names
 
 
 COMMON_ARGUMENTS = {'namespace', 'use_sim_time', 'autostart', 'params_file', 'model_path',

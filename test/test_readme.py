@@ -19,9 +19,9 @@ import re
 import time
 
 from deeplab_ros.pipeline.health import health
+from launch_arguments import declared_arguments
 from lint_paths import REPO
 import pytest
-from test_launch_files import declared_arguments
 
 README = (REPO / 'README.md').read_text()
 DIAGNOSTICS = (REPO / 'docs' / 'diagnostics.md').read_text()
