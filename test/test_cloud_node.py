@@ -231,7 +231,10 @@ def test_a_best_effort_depth_camera_pairs_and_an_empty_frame_id_takes_the_colors
         rig.depth_pub = best_effort
         rig.subscribe_points()
         height, width = bird.shape[:2]
-        _, wire = depth_scene(height, width, '16UC1')
+        # A quarter of the resolution (13 kB): one datagram. Best-effort frames that the
+        # stock transport must fragment were lost under load (a CI run), which is the
+        # large-image profile's business, not this test's.
+        _, wire = depth_scene(height // 4, width // 4, '16UC1')
         color = rig.harness.frame(bird, 'bgr8', 'color_optical')
         cloud = rig.cloud_for(color, rig.depth_msg(wire, '16UC1', color.header.stamp,
                                                    frame_id=''),
