@@ -32,7 +32,7 @@ from deeplab_ros.pipeline.frame_stats import CameraStats
 from deeplab_ros.ros.dds_profile import release_variable
 from deeplab_ros.ros.image_encoding import compressed_to_array, header_of, image_to_array, \
     image_view
-from deeplab_ros.ros.qos import image_qos
+from deeplab_ros.ros.qos import image_qos, matching_reliability
 from rclpy.qos import ReliabilityPolicy
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CompressedImage, Image
@@ -129,9 +129,7 @@ class CameraInput:
                 self._node.get_logger().info(f'waiting for a publisher on {self.topic}',
                                              once=True)
             return
-        wanted = (ReliabilityPolicy.RELIABLE
-                  if all(p.qos_profile.reliability == ReliabilityPolicy.RELIABLE
-                         for p in publishers) else ReliabilityPolicy.BEST_EFFORT)
+        wanted = matching_reliability(publishers)
         if wanted != self._reliability:
             self._subscribe(wanted)
         if self.cloud is not None:

@@ -34,6 +34,7 @@ from deeplab_ros.engine.point_cloud import CloudBuilder, depth_in_metres, Intrin
 from deeplab_ros.pipeline.cdr import serialize_point_cloud
 from deeplab_ros.pipeline.depth_input import DepthInput
 from deeplab_ros.ros.image_encoding import depth_to_array, image_view
+from deeplab_ros.ros.qos import matching_reliability
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
@@ -89,9 +90,7 @@ class CloudOutput:
         """With ``qos: auto``: follow the depth camera's reliability, as the image follows its."""
         publishers = self._node.get_publishers_info_by_topic(self.depth_topic)
         if publishers:
-            wanted = (ReliabilityPolicy.RELIABLE
-                      if all(p.qos_profile.reliability == ReliabilityPolicy.RELIABLE
-                             for p in publishers) else ReliabilityPolicy.BEST_EFFORT)
+            wanted = matching_reliability(publishers)
             if wanted != self._reliability:
                 self.subscribe(wanted)
 

@@ -33,6 +33,7 @@ class ModelStages:
 
     def __init__(self, model, dataset, warn: Callable, now_ns: Callable):
         self._model, self._dataset = model, dataset
+        self._segmenter = Segmenter(model)  # infer and finish need no input size
         self._warn = warn
         self._now_ns = now_ns  # the node's clock (ROS time: stamps and latency use it)
 
@@ -44,13 +45,13 @@ class ModelStages:
     def infer(self, job):
         started = time.monotonic()
         if job.source.outputs.needs_confidence(job.wanted):
-            job.labels, job.confidence = Segmenter(self._model).infer(job.prepared, True)
+            job.labels, job.confidence = self._segmenter.infer(job.prepared, True)
         else:
-            job.labels = Segmenter(self._model).infer(job.prepared)
+            job.labels = self._segmenter.infer(job.prepared)
         job.source.stats.inferred(time.monotonic() - started)
 
     def finish(self, job):
-        job.source.publish(job, Segmenter(self._model), self._dataset, self._now_ns())
+        job.source.publish(job, self._segmenter, self._dataset, self._now_ns())
 
     def on_error(self, stage, err, job):
         camera = job.source if job is not None else None

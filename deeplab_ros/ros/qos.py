@@ -25,3 +25,10 @@ def image_qos(reliability) -> QoSProfile:
     """Image QoS: newest frame only (depth 1), volatile, with the given reliability."""
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=reliability,
                       durability=DurabilityPolicy.VOLATILE)
+
+
+def matching_reliability(publishers):
+    """Return the reliability that hears every publisher: reliable only if all of them are."""
+    return (ReliabilityPolicy.RELIABLE
+            if all(p.qos_profile.reliability == ReliabilityPolicy.RELIABLE for p in publishers)
+            else ReliabilityPolicy.BEST_EFFORT)
