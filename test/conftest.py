@@ -63,7 +63,7 @@ NO_DATA = ('the real models and photos were not found, so {count} test(s) that n
            f'{cached_data()}; {MIRROR_VARIABLE} for a mirror), or set {DATA_VARIABLE}')
 _deselected = []
 
-# The run writes no cache under $HOME (downloads, extracted tarballs, Keras's keras.json):
+# The run writes nothing under $HOME (downloads, extracted tarballs, Keras's keras.json):
 # a temporary one, set before TensorFlow is imported and inherited by the processes the
 # tests start. Test data found in the user's cache is still read there, by its path.
 TEMPORARY_HOME = tempfile.mkdtemp(prefix='deeplab_ros-test-')
@@ -71,6 +71,9 @@ if DATA is not None and DATA == cached_data():
     os.environ[DATA_VARIABLE] = str(DATA)
 os.environ[CACHE_VARIABLE] = os.path.join(TEMPORARY_HOME, 'cache')
 os.environ['KERAS_HOME'] = os.path.join(TEMPORARY_HOME, 'keras')
+# ROS's log files (~/.ros/log) and matplotlib's font cache (~/.cache, ~/.config) too.
+os.environ['ROS_LOG_DIR'] = os.path.join(TEMPORARY_HOME, 'ros_log')
+os.environ['MPLCONFIGDIR'] = os.path.join(TEMPORARY_HOME, 'matplotlib')
 
 
 def pytest_ignore_collect(collection_path, config):
