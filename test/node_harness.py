@@ -21,6 +21,7 @@ background thread, while the node under test runs in a child process.
 
 import contextlib
 import faulthandler
+import sys
 import threading
 import time
 
@@ -76,6 +77,8 @@ def clean_exit(process):
         yield process
     finally:
         code, output = process.stop()
+        # Shown by pytest when the test fails: the node's own account of what happened.
+        sys.stderr.write(f'--- the node process (exit {code}) ---\n{output}')
     assert code == 0 and 'Traceback' not in output, output
 
 

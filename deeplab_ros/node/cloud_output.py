@@ -21,8 +21,9 @@ Subscribes ``depth`` (16UC1 mm or 32FC1 m, registered to the color image) and
 waits) to a thread of the cloud's own, which pairs it with the depth frame
 nearest in stamp (``depth_input.py``), waiting for one still in flight, and
 builds (``engine/point_cloud.py``) and publishes the cloud: the image outputs
-never wait for depth, and the executor only stores depth frames. Nothing is
-built while nobody subscribes to ``~/points``. The cloud has the depth
+never wait for depth. Depth and camera_info are read by a thread of their own
+too (``ros/unserved.py``). Nothing is built while nobody subscribes to
+``~/points``. The cloud has the depth
 image's frame_id (the optical frame) and the color frame's stamp, the same
 stamp as the label map and the confidence of that frame.
 """
@@ -35,6 +36,7 @@ from deeplab_ros.pipeline.cdr import serialize_point_cloud
 from deeplab_ros.pipeline.depth_input import DepthInput
 from deeplab_ros.ros.image_encoding import depth_to_array, image_view
 from deeplab_ros.ros.qos import matching_reliability
+from deeplab_ros.ros.unserved import NEVER_EXECUTED, TopicReader
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
@@ -50,10 +52,11 @@ class CloudOutput:
         self._node = node
         self._qos = qos
         self._warn = warn
-        self.publisher = node.create_lifecycle_publisher(PointCloud2, f'~/{prefix}points', qos)
+        self.publisher = node.create_lifecycle_publisher(PointCloud2, f'~/{prefix}points', qos,
+                                                         callback_group=NEVER_EXECUTED)
         self.depth = DepthInput()
         self._builder = CloudBuilder()  # its buffers are reused: the cloud thread's alone
-        self._subscriptions = []
+        self._reader = None     # the depth and camera_info subscriptions
         self._reliability = None
         self.problem = None     # why the last frame had no cloud, for the diagnostics
         self.clouds = 0         # clouds built (none while nobody subscribes)
@@ -73,12 +76,12 @@ class CloudOutput:
         self.unsubscribe()
         depth_qos = QoSProfile(depth=1, reliability=reliability, history=self._qos.history,
                                durability=self._qos.durability)
-        self._subscriptions = [
-            self._node.create_subscription(Image, self.depth_topic, self._on_depth, depth_qos,
-                                           raw=True),
-            self._node.create_subscription(
-                CameraInfo, self.info_topic, self._on_camera_info,
-                QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))]
+        # Read by a thread of their own: re-subscribing while the node spins is then safe.
+        self._reader = TopicReader(self._node, [
+            (Image, self.depth_topic, depth_qos, self._on_depth, True),
+            (CameraInfo, self.info_topic, QoSProfile(
+                depth=1, reliability=ReliabilityPolicy.BEST_EFFORT), self._on_camera_info, False)],
+            self._warn, name='deeplab_depth')
         self._reliability = reliability
         with self._cond:
             self._stopping = False
@@ -95,9 +98,9 @@ class CloudOutput:
                 self.subscribe(wanted)
 
     def unsubscribe(self):
-        for subscription in self._subscriptions:
-            self._node.destroy_subscription(subscription)
-        self._subscriptions = []
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         self._reliability = None
         with self._cond:
             self._stopping, self._pending = True, None

@@ -25,6 +25,7 @@ activates itself at start. ``/diagnostics`` come from ``diagnostics.py``.
 """
 
 import sys
+import threading
 import time
 from typing import Callable
 
@@ -70,7 +71,7 @@ class DeepLabNode(LifecycleNode):
         self.model = self.dataset = self.pipeline = None
         self.cameras = []
         self._label_pubs = []
-        self._qos_timer = self._waiter = None
+        self._waiter = None
         self._config_error = self._loading = None  # loading: (model, start) in configure
         self._starting = False
         self._stop_timeout = STOP_TIMEOUT
@@ -85,6 +86,11 @@ class DeepLabNode(LifecycleNode):
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(1.0, self._publish_diagnostics, clock=self._steady,
                           callback_group=MutuallyExclusiveCallbackGroup())
+        # With qos: auto, while active, subscriptions follow their publishers' QoS. The
+        # timer lives as long as the node: the executor serves it (ros/unserved.py).
+        self._following = False
+        self._follow_lock = threading.Lock()  # a tick and a transition's stop exclude each other
+        self.create_timer(0.5, self._follow_publishers, clock=self._steady)
 
     # Start and stop (ros_main.run_node) ------------------------------------------
 
@@ -150,10 +156,9 @@ class DeepLabNode(LifecycleNode):
         try:
             for camera in self.cameras:
                 camera.start(self.settings.qos)
-            if self.settings.qos == 'auto':
-                self._match_publisher_qos()
-                self._qos_timer = self.create_timer(0.5, self._match_publisher_qos,
-                                                    clock=self._steady)
+            with self._follow_lock:
+                self._following = self.settings.qos == 'auto'
+            self._follow_publishers()
             self.pipeline.start()
         except Exception as err:  # noqa: B902
             self.get_logger().error(f'cannot activate: {err}')
@@ -220,9 +225,8 @@ class DeepLabNode(LifecycleNode):
 
     def _stop_input(self):
         """Stop the pipeline (joined) and unsubscribe: nothing runs, nothing arrives."""
-        if self._qos_timer is not None:
-            self.destroy_timer(self._qos_timer)
-            self._qos_timer = None
+        with self._follow_lock:
+            self._following = False
         if self.pipeline is not None:
             self.pipeline.stop(self._stop_timeout)
         for camera in self.cameras:
@@ -248,9 +252,11 @@ class DeepLabNode(LifecycleNode):
         if self.pipeline is not None:
             self.pipeline.wake()
 
-    def _match_publisher_qos(self):
-        for camera in self.cameras:
-            camera.match_publisher_qos()
+    def _follow_publishers(self):
+        with self._follow_lock:
+            if self._following:
+                for camera in self.cameras:
+                    camera.match_publisher_qos()
 
     # Parameters -------------------------------------------------------------
 

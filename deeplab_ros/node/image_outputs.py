@@ -30,6 +30,7 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 from deeplab_ros.engine.visualize import colorize, overlay
 from deeplab_ros.pipeline.cdr import serialize_image
+from deeplab_ros.ros.unserved import NEVER_EXECUTED
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -129,11 +130,13 @@ class ImageOutputs:
         for spec in OUTPUTS:
             if spec.needs_confidence and not confidence:
                 continue
+            # Destroyed at cleanup while the node spins: never served (ros/unserved.py).
             self.publishers[spec.name] = node.create_lifecycle_publisher(
-                Image, f'~/{prefix}{spec.name}', qos)
+                Image, f'~/{prefix}{spec.name}', qos, callback_group=NEVER_EXECUTED)
             if spec.compressed:
                 self.publishers[f'{spec.name}/compressed'] = node.create_lifecycle_publisher(
-                    CompressedImage, f'~/{prefix}{spec.name}/compressed', qos)
+                    CompressedImage, f'~/{prefix}{spec.name}/compressed', qos,
+                    callback_group=NEVER_EXECUTED)
 
     def subscribed(self) -> list:
         """Return the outputs (``name`` or ``name/compressed``) that have a subscriber."""

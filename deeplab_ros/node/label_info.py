@@ -22,6 +22,8 @@ it (reliable, transient local). vision_msgs comes with a ROS install
 
 import json
 
+from deeplab_ros.ros.unserved import NEVER_EXECUTED
+
 LABEL_INFO_UNAVAILABLE = ('vision_msgs cannot be imported (it has no PyPI wheel; a ROS install '
                           'has it through rosdep), so there is no ~/label_info: the class names '
                           'are on ~/labels as JSON')
@@ -54,12 +56,14 @@ def latch_labels(node, class_names, qos) -> list:
     one INFO line says why there is no ``~/label_info``.
     """
     from std_msgs.msg import String
-    publishers = [node.create_publisher(String, '~/labels', qos)]
+    # Destroyed at cleanup while the node spins: never served (ros/unserved.py).
+    publishers = [node.create_publisher(String, '~/labels', qos, callback_group=NEVER_EXECUTED)]
     publishers[0].publish(String(data=json.dumps(dict(enumerate(class_names)))))
     info = label_info_message(list(class_names), node.get_clock().now().to_msg())
     if info is None:
         node.get_logger().info(LABEL_INFO_UNAVAILABLE)
     else:
-        publishers.append(node.create_publisher(type(info), '~/label_info', qos))
+        publishers.append(node.create_publisher(type(info), '~/label_info', qos,
+                                                callback_group=NEVER_EXECUTED))
         publishers[1].publish(info)
     return publishers

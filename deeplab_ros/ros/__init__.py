@@ -19,6 +19,7 @@ ros_main is the main() each node runs (signals, one-line start-up errors, ending
 with the launch that started it); parameters declares and checks a program's
 parameter table; image_encoding turns sensor_msgs images into numpy arrays and
 back; dds_profile picks the Fast DDS profile for large images; qos holds the
-QoS profiles the programs share. Modules here may import the engine and the
-pipeline, never the node or the tools.
+QoS profiles the programs share; unserved keeps what a node creates and
+destroys while it spins away from the executor. Modules here may import the
+engine and the pipeline, never the node or the tools.
 """

@@ -1,0 +1,117 @@
+# Copyright 2026 deeplab_ros developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The executor serves only what lives as long as the node (ros/unserved.py).
+
+The node spins on a multithreaded executor; an entity it serves and a transition
+or a QoS change destroys can end the node with InvalidHandle (a reliable depth
+subscription's QoS event did, re-subscribed best effort: 1 run in 8 beside two
+CPU hogs). These tests hold the rule itself, which a timing test cannot.
+"""
+
+import threading
+
+from conftest import wait_for
+import pytest
+
+pytestmark = pytest.mark.ros
+
+
+def served(node):
+    """Return the ids of the entities of ``node`` that its executor may serve."""
+    from deeplab_ros.ros.unserved import NEVER_EXECUTED
+    entities = (node.subscriptions, node.timers, node.waitables, node.guards, node.services,
+                node.clients)
+    return {id(e) for group in entities for e in group if e.callback_group is not NEVER_EXECUTED}
+
+
+def reliability_of_subscribers(peer, topic):
+    return sorted(info.qos_profile.reliability.name for info in
+                  peer.get_subscriptions_info_by_topic(topic))
+
+
+def test_transitions_and_following_qos_leave_what_the_executor_serves_alone(
+        ros_context, pascal_model):
+    import rclpy
+    from deeplab_ros.node.deeplab_node import DeepLabNode
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.lifecycle import TransitionCallbackReturn
+    from rclpy.parameter import Parameter
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+    SUCCESS = TransitionCallbackReturn.SUCCESS
+    node = DeepLabNode(context=ros_context, parameter_overrides=[
+        Parameter('autostart', value=False), Parameter('model_path', value=str(pascal_model)),
+        Parameter('cloud', value=True), Parameter('cameras', value=['front', 'rear'])])
+    peer = rclpy.create_node('peer', context=ros_context)
+    # A reliable camera with a best-effort depth camera: activating subscribes depth
+    # reliable (as the camera), then again best effort (as the depth).
+    peer.create_publisher(Image, '/front/image', QoSProfile(depth=1))
+    peer.create_publisher(Image, '/front/depth', QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    executor = MultiThreadedExecutor(num_threads=2, context=ros_context)
+    executor.add_node(node)
+    spinning = threading.Thread(target=executor.spin, daemon=True)
+    spinning.start()
+    try:
+        before = served(node)
+        assert node.trigger_configure() == SUCCESS and node.state == 'inactive'
+        assert served(node) == before
+        assert node.trigger_activate() == SUCCESS and node.state == 'active'
+        assert wait_for(lambda: reliability_of_subscribers(peer, '/front/depth')
+                        == ['BEST_EFFORT'], 10), reliability_of_subscribers(peer, '/front/depth')
+        assert reliability_of_subscribers(peer, '/front/image') == ['RELIABLE']
+        assert served(node) == before
+        assert node.trigger_deactivate() == SUCCESS and node.state == 'inactive'
+        assert reliability_of_subscribers(peer, '/front/depth') == []
+        assert node.trigger_cleanup() == SUCCESS and node.state == 'unconfigured'
+        assert served(node) == before
+        assert peer.get_publishers_info_by_topic('/front/label_map') == []
+    finally:
+        executor.shutdown()
+        spinning.join(5)
+        node.close()
+        node.destroy_node()
+        peer.destroy_node()
+
+
+def test_a_topic_reader_reads_until_closed_and_closes_under_traffic(ros_context):
+    import rclpy
+    from deeplab_ros.ros.unserved import TopicReader
+    from rclpy.qos import QoSProfile
+    from std_msgs.msg import String
+    node = rclpy.create_node('reader', context=ros_context)
+    publisher = node.create_publisher(String, '/told', QoSProfile(depth=10))
+    received, warnings = [], []
+
+    def keep(msg):
+        if msg.data == 'bad':
+            raise ValueError('cannot use this one')
+        received.append(msg.data)
+
+    try:
+        for round_ in range(20):  # each reader closed while the publisher keeps sending
+            reader = TopicReader(node, [(String, '/told', QoSProfile(depth=10), keep, False)],
+                                 lambda kind, message: warnings.append(message), 'reader')
+            assert wait_for(lambda: publisher.get_subscription_count() == 1, 10)
+            for data in ('bad', f'good {round_}'):
+                publisher.publish(String(data=data))
+            assert wait_for(lambda: f'good {round_}' in received, 10), received
+            reader.close()
+            assert wait_for(lambda: publisher.get_subscription_count() == 0, 10)
+        assert warnings[0] == '/told: ValueError: cannot use this one'
+        assert len(warnings) == 20
+    finally:
+        node.destroy_node()
