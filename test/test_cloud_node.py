@@ -187,8 +187,11 @@ def test_an_unreadable_or_oversize_depth_message_is_skipped_and_the_next_served(
         color = rig.harness.frame(bird, 'bgr8', 'wire')
         raw = bytearray(serialize_message(rig.depth_msg(wire, '16UC1', color.header.stamp)))
         raw[12:16] = (0x7FFFFFF0).to_bytes(4, 'little')  # frame_id's length: past the end
+        info = bytearray(serialize_message(rig.camera_info(width, height)))
+        info[12:16] = raw[12:16]  # the same lie in camera_info: dropped, the node lives
         for _ in range(3):
             rig.depth_pub.publish(bytes(raw))
+            rig.info_pub.publish(bytes(info))
             time.sleep(0.2)
         assert node.wait_for_output('depth frame refused', timeout=10), node.output
         cloud = rig.cloud_for(color, rig.depth_msg(wire, '16UC1', color.header.stamp),

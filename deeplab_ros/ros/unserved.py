@@ -107,8 +107,9 @@ class TopicReader:
     A few subscriptions read by a thread of their own: each message goes to its callback.
 
     ``topics`` are (msg_type, topic, qos, callback, raw). A callback runs on the
-    reader's thread; what it raises is reported through ``warn(kind, message)``
-    and the reading goes on. ``close()`` ends the thread and destroys the
+    reader's thread; what it or the take raises (a message that does not
+    deserialize) is reported through ``warn(kind, message)`` and the reading
+    goes on. ``close()`` ends the thread and destroys the
     subscriptions, from any thread.
     """
 
@@ -128,11 +129,10 @@ class TopicReader:
         while not self._closing:
             self._waiter.wait_for(subscriptions, 1.0)
             for subscription, callback in self._subscriptions:
-                taken = None if self._closing else take(subscription)
-                if taken is None:
-                    continue
                 try:
-                    callback(taken[0])
+                    taken = None if self._closing else take(subscription)
+                    if taken is not None:
+                        callback(taken[0])
                 except Exception as err:  # noqa: B902  one bad message must not end the reading
                     self._warn(f'{subscription.topic_name} failed',
                                f'{subscription.topic_name}: {type(err).__name__}: {err}')
