@@ -342,8 +342,9 @@ def test_best_effort_camera_on_the_stock_transport(pascal_model, bird_bgr):
         assert labels.shape == (240, 320)
 
 
-def test_silent_best_effort_camera_gets_a_hint(pascal_model):
-    with running_node(pascal_model, name='silent',
+@pytest.mark.parametrize('params', [(), ('cloud:=true',)])  # the cloud once hid the hint
+def test_silent_best_effort_camera_gets_a_hint(pascal_model, params):
+    with running_node(pascal_model, *params, name='silent',
                       reliability=ReliabilityPolicy.BEST_EFFORT) as (node, harness):
         harness.wait_for_subscriber()
         assert node.wait_for_output('fastdds_large_images.xml', timeout=15), node.output

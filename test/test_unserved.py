@@ -30,11 +30,13 @@ pytestmark = pytest.mark.ros
 
 
 def served(node):
-    """Return the ids of the entities of ``node`` that its executor may serve."""
+    """Return {id: entity} of the entities of ``node`` that its executor may serve."""
     from deeplab_ros.ros.unserved import NEVER_EXECUTED
     entities = (node.subscriptions, node.timers, node.waitables, node.guards, node.services,
                 node.clients)
-    return {id(e) for group in entities for e in group if e.callback_group is not NEVER_EXECUTED}
+    # The entities are kept: an id is then nobody else's while the dict lives.
+    return {id(e): e for group in entities for e in group
+            if e.callback_group is not NEVER_EXECUTED}
 
 
 def reliability_of_subscribers(peer, topic):
@@ -68,16 +70,19 @@ def test_transitions_and_following_qos_leave_what_the_executor_serves_alone(
     try:
         before = served(node)
         assert node.trigger_configure() == SUCCESS and node.state == 'inactive'
-        assert served(node) == before
+        assert served(node).keys() == before.keys()
         assert node.trigger_activate() == SUCCESS and node.state == 'active'
         assert wait_for(lambda: reliability_of_subscribers(peer, '/front/depth')
                         == ['BEST_EFFORT'], 10), reliability_of_subscribers(peer, '/front/depth')
         assert reliability_of_subscribers(peer, '/front/image') == ['RELIABLE']
-        assert served(node) == before
+        assert served(node).keys() == before.keys()
         assert node.trigger_deactivate() == SUCCESS and node.state == 'inactive'
         assert reliability_of_subscribers(peer, '/front/depth') == []
+        front = node.cameras[0]
         assert node.trigger_cleanup() == SUCCESS and node.state == 'unconfigured'
-        assert served(node) == before
+        # What the diagnostics timer reads beside a cleanup: destroyed, it reads as no one.
+        assert front.outputs.subscribed() == [] and front.cloud.wanted is False
+        assert served(node).keys() == before.keys()
         assert peer.get_publishers_info_by_topic('/front/label_map') == []
     finally:
         executor.shutdown()
@@ -114,4 +119,48 @@ def test_a_topic_reader_reads_until_closed_and_closes_under_traffic(ros_context)
         assert warnings[0] == '/told: ValueError: cannot use this one'
         assert len(warnings) == 20
     finally:
+        node.destroy_node()
+
+
+def test_the_executor_never_runs_the_events_of_what_it_does_not_serve(ros_context):
+    import rclpy
+    from deeplab_ros.ros.unserved import NEVER_EXECUTED, take, unused
+    from rclpy.event_handler import SubscriptionEventCallbacks
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import String
+    node = rclpy.create_node('events', context=ros_context)
+    events = {'served': [], 'unserved': []}
+
+    def subscribe(name, group):
+        return node.create_subscription(
+            String, '/events', unused, QoSProfile(depth=1), callback_group=group,
+            event_callbacks=SubscriptionEventCallbacks(
+                incompatible_qos=lambda event: events[name].append(event)))
+
+    subscribe('served', None)
+    unserved = subscribe('unserved', NEVER_EXECUTED)
+    # A best-effort publisher cannot reach a reliable subscription: each gets an event.
+    node.create_publisher(String, '/events', QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    reliable = node.create_publisher(String, '/events', QoSProfile(depth=1))
+    executor = MultiThreadedExecutor(num_threads=2, context=ros_context)
+    executor.add_node(node)
+    spinning = threading.Thread(target=executor.spin, daemon=True)
+    spinning.start()
+    try:
+        assert wait_for(lambda: events['served'], 10)
+        taken = []
+
+        def sent_and_taken():
+            reliable.publish(String(data='taken by us'))  # until the match is complete
+            taken.append(take(unserved))
+            return taken[-1] is not None
+
+        assert wait_for(sent_and_taken, 10)
+        assert taken[-1][0].data == 'taken by us'
+        assert events['unserved'] == []
+    finally:
+        executor.shutdown()
+        spinning.join(5)
         node.destroy_node()

@@ -134,8 +134,8 @@ class CameraInput:
             self._subscribe(wanted)
         if self.cloud is not None:
             self.cloud.match_publisher_qos()
-        elif (wanted == ReliabilityPolicy.BEST_EFFORT and self.last_frame is None
-              and time.monotonic() - self._subscribed_at > SILENT_CAMERA_WARNING):
+        if (wanted == ReliabilityPolicy.BEST_EFFORT and self.last_frame is None
+                and time.monotonic() - self._subscribed_at > SILENT_CAMERA_WARNING):
             self._warn(
                 f'silent {self.topic}',
                 f'{len(publishers)} best-effort publisher(s) on {self.topic} but no frame '

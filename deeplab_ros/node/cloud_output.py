@@ -36,7 +36,7 @@ from deeplab_ros.pipeline.cdr import serialize_point_cloud
 from deeplab_ros.pipeline.depth_input import DepthInput
 from deeplab_ros.ros.image_encoding import depth_to_array, image_view
 from deeplab_ros.ros.qos import matching_reliability
-from deeplab_ros.ros.unserved import NEVER_EXECUTED, TopicReader
+from deeplab_ros.ros.unserved import NEVER_EXECUTED, subscriber_count, TopicReader
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
@@ -69,7 +69,7 @@ class CloudOutput:
 
     @property
     def wanted(self):
-        return self.publisher.get_subscription_count() > 0
+        return subscriber_count(self.publisher) > 0
 
     def subscribe(self, reliability):
         """Subscribe depth with ``reliability``, camera_info best effort (matches all)."""

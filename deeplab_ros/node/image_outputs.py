@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 from deeplab_ros.engine.visualize import colorize, overlay
 from deeplab_ros.pipeline.cdr import serialize_image
-from deeplab_ros.ros.unserved import NEVER_EXECUTED
+from deeplab_ros.ros.unserved import NEVER_EXECUTED, subscriber_count
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -141,7 +141,7 @@ class ImageOutputs:
     def subscribed(self) -> list:
         """Return the outputs (``name`` or ``name/compressed``) that have a subscriber."""
         return [key for key, publisher in list(self.publishers.items())
-                if publisher.get_subscription_count() > 0]
+                if subscriber_count(publisher) > 0]
 
     def wanted(self, settings) -> Dict[str, bool]:
         """Return ``{output: wanted}``: subscribed and switched on by ``settings``."""

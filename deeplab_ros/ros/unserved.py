@@ -44,6 +44,9 @@ from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 class _NeverExecuted(CallbackGroup):
     """A callback group the executor leaves alone: its entities are served elsewhere."""
 
+    def add_entity(self, entity):
+        pass  # nothing to track; rclpy's set would keep a dead reference per re-subscription
+
     def can_execute(self, entity):
         return False
 
@@ -59,6 +62,18 @@ NEVER_EXECUTED = _NeverExecuted()
 
 def unused(*args):
     """Stand-in callback: the executor never calls it."""
+
+
+def subscriber_count(publisher):
+    """Return how many subscriptions ``publisher`` reaches; 0 once it is destroyed.
+
+    For readers beside the thread that destroys it (the diagnostics timer
+    during a cleanup).
+    """
+    try:
+        return publisher.get_subscription_count()
+    except InvalidHandle:
+        return 0
 
 
 def take(subscription):
@@ -127,7 +142,10 @@ class TopicReader:
     def _run(self):
         subscriptions = [s for s, _ in self._subscriptions]
         while not self._closing:
-            self._waiter.wait_for(subscriptions, 1.0)
+            try:
+                self._waiter.wait_for(subscriptions, 1.0)
+            except Exception:  # noqa: B902  the context ended under a close that timed out
+                return
             for subscription, callback in self._subscriptions:
                 try:
                     taken = None if self._closing else take(subscription)
@@ -140,7 +158,8 @@ class TopicReader:
     def close(self, timeout=2.0):
         self._closing = True
         self._waiter.interrupt()
-        self._thread.join(timeout)  # a callback in progress ends within it
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)  # a callback in progress ends within it
         for subscription, _ in self._subscriptions:
             self._node.destroy_subscription(subscription)
         self._waiter.destroy()
