@@ -324,6 +324,14 @@ def test_depth_is_paired_within_the_tolerance_and_refused_outside():
     assert (depth.matched, depth.unmatched) == (2, 2)
 
 
+def test_a_depth_wait_ends_at_once_when_the_cloud_stops():
+    depth = DepthInput()
+    threading.Timer(0.05, depth.interrupt).start()
+    started = time.monotonic()
+    assert depth.match(2_000_000_000, 0.5, wait=30) is None
+    assert time.monotonic() - started < 10
+
+
 def test_a_depth_frame_still_in_flight_is_waited_for():
     depth = DepthInput()
     threading.Timer(0.05, depth.add, args=(2_000_000_000, 'late')).start()

@@ -105,8 +105,9 @@ class CloudOutput:
         with self._cond:
             self._stopping, self._pending = True, None
             self._cond.notify_all()
+        self.depth.interrupt()  # a frame waiting for its depth: the join below is at once
         if self._thread is not None:
-            self._thread.join(DEPTH_WAIT + 1.0)  # a build or a depth wait ends within that
+            self._thread.join(DEPTH_WAIT + 1.0)  # a build in progress ends within that
             self._thread = None
 
     def destroy(self):

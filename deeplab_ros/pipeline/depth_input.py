@@ -41,6 +41,7 @@ class DepthInput:
         self._cond = threading.Condition()
         self.camera_info = None  # (k, width, height) of the color camera
         self.received = self.matched = self.unmatched = self.refused = 0
+        self._interrupts = 0
         self._window_received = 0
 
     def add(self, stamp_ns, raw, size=0):
@@ -62,6 +63,12 @@ class DepthInput:
             self.refused += 1
             self._window_received += 1
 
+    def interrupt(self):
+        """End a ``match`` waiting now, with None: the cloud is stopping."""
+        with self._cond:
+            self._interrupts += 1
+            self._cond.notify_all()
+
     def set_camera_info(self, k, width, height):
         self.camera_info = (tuple(k), int(width), int(height))
 
@@ -75,6 +82,7 @@ class DepthInput:
         limit = int(tolerance * 1e9)
         deadline = self._clock() + (tolerance if wait is None else wait)
         with self._cond:
+            interrupts = self._interrupts
             while True:
                 best = min(self._frames, key=lambda f: abs(f[0] - stamp_ns), default=None)
                 if best is not None and abs(best[0] - stamp_ns) <= limit:
@@ -84,6 +92,8 @@ class DepthInput:
                 remaining = deadline - self._clock()
                 if remaining <= 0 or (newest is not None and newest > stamp_ns + limit):
                     self.unmatched += 1
+                    return None
+                if self._interrupts != interrupts:
                     return None
                 self._cond.wait(remaining)
 
