@@ -22,8 +22,6 @@ it (reliable, transient local). vision_msgs comes with a ROS install
 
 import json
 
-from deeplab_ros.ros.unserved import NEVER_EXECUTED
-
 LABEL_INFO_UNAVAILABLE = ('vision_msgs cannot be imported (it has no PyPI wheel; a ROS install '
                           'has it through rosdep), so there is no ~/label_info: the class names '
                           'are on ~/labels as JSON')
@@ -55,6 +53,8 @@ def latch_labels(node, class_names, qos) -> list:
     Return the publishers (the node destroys them at cleanup). Without vision_msgs
     one INFO line says why there is no ``~/label_info``.
     """
+    # Imported here: label_info_message needs no rclpy (the Humble-Python stack tests it).
+    from deeplab_ros.ros.unserved import NEVER_EXECUTED
     from std_msgs.msg import String
     # Destroyed at cleanup while the node spins: never served (ros/unserved.py).
     publishers = [node.create_publisher(String, '~/labels', qos, callback_group=NEVER_EXECUTED)]
