@@ -44,8 +44,10 @@ def reliability_of_subscribers(peer, topic):
                   peer.get_subscriptions_info_by_topic(topic))
 
 
+@pytest.mark.parametrize('qos, depth_reliability', [('auto', 'BEST_EFFORT'),
+                                                    ('reliable', 'RELIABLE')])
 def test_transitions_and_following_qos_leave_what_the_executor_serves_alone(
-        ros_context, pascal_model):
+        ros_context, pascal_model, qos, depth_reliability):
     import rclpy
     from deeplab_ros.node.deeplab_node import DeepLabNode
     from rclpy.executors import MultiThreadedExecutor
@@ -56,10 +58,11 @@ def test_transitions_and_following_qos_leave_what_the_executor_serves_alone(
     SUCCESS = TransitionCallbackReturn.SUCCESS
     node = DeepLabNode(context=ros_context, parameter_overrides=[
         Parameter('autostart', value=False), Parameter('model_path', value=str(pascal_model)),
-        Parameter('cloud', value=True), Parameter('cameras', value=['front', 'rear'])])
+        Parameter('cloud', value=True), Parameter('cameras', value=['front', 'rear']),
+        Parameter('qos', value=qos)])
     peer = rclpy.create_node('peer', context=ros_context)
-    # A reliable camera with a best-effort depth camera: activating subscribes depth
-    # reliable (as the camera), then again best effort (as the depth).
+    # A reliable camera with a best-effort depth camera: with qos auto, activating
+    # subscribes depth reliable (as the camera), then again best effort (as the depth).
     peer.create_publisher(Image, '/front/image', QoSProfile(depth=1))
     peer.create_publisher(Image, '/front/depth', QoSProfile(
         depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
@@ -71,9 +74,11 @@ def test_transitions_and_following_qos_leave_what_the_executor_serves_alone(
         before = served(node)
         assert node.trigger_configure() == SUCCESS and node.state == 'inactive'
         assert served(node).keys() == before.keys()
+        assert len(peer.get_publishers_info_by_topic('/deeplab/front/label_map')) == 1
         assert node.trigger_activate() == SUCCESS and node.state == 'active'
         assert wait_for(lambda: reliability_of_subscribers(peer, '/front/depth')
-                        == ['BEST_EFFORT'], 10), reliability_of_subscribers(peer, '/front/depth')
+                        == [depth_reliability], 10), reliability_of_subscribers(
+                            peer, '/front/depth')
         assert reliability_of_subscribers(peer, '/front/image') == ['RELIABLE']
         assert served(node).keys() == before.keys()
         assert node.trigger_deactivate() == SUCCESS and node.state == 'inactive'
@@ -83,7 +88,11 @@ def test_transitions_and_following_qos_leave_what_the_executor_serves_alone(
         # What the diagnostics timer reads beside a cleanup: destroyed, it reads as no one.
         assert front.outputs.subscribed() == [] and front.cloud.wanted is False
         assert served(node).keys() == before.keys()
-        assert peer.get_publishers_info_by_topic('/front/label_map') == []
+        assert wait_for(lambda: peer.get_publishers_info_by_topic(
+            '/deeplab/front/label_map') == [], 10)
+        for transition in (node.trigger_configure, node.trigger_activate):  # once more
+            assert transition() == SUCCESS
+        assert served(node).keys() == before.keys()
     finally:
         executor.shutdown()
         spinning.join(5)

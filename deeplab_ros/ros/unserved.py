@@ -65,7 +65,8 @@ def unused(*args):
 
 
 def subscriber_count(publisher):
-    """Return how many subscriptions ``publisher`` reaches; 0 once it is destroyed.
+    """
+    Return how many subscriptions ``publisher`` reaches; 0 once it is destroyed.
 
     For readers beside the thread that destroys it (the diagnostics timer
     during a cleanup).
