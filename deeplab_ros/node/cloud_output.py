@@ -23,9 +23,9 @@ nearest in stamp (``depth_input.py``), waiting for one still in flight, and
 builds (``engine/point_cloud.py``) and publishes the cloud: the image outputs
 never wait for depth. Depth and camera_info are read by a thread of their own
 too (``ros/unserved.py``). Nothing is built while nobody subscribes to
-``~/points``. The cloud has the depth
-image's frame_id (the optical frame) and the color frame's stamp, the same
-stamp as the label map and the confidence of that frame.
+``~/points``. The cloud has the depth image's frame_id (the optical frame)
+and the color frame's stamp, the same stamp as the label map and the
+confidence of that frame.
 """
 
 import threading
