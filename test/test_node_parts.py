@@ -124,6 +124,10 @@ def test_check_rejects_with_reasons():
         check({'input_size': 4})
     with pytest.raises(ValueError, match=r'rate must be 0 \(every frame\) or at least 0.01'):
         check({'rate': 1e-12})
+    check({'mask_classes': None, 'cloud_classes': []})   # `[]` in a parameters file: None
+    for not_a_list in ('person', 5):  # a word is no list of letters; a number no list at all
+        with pytest.raises(ValueError, match='mask_classes must be a list of names or numbers'):
+            check({'mask_classes': not_a_list})
 
 
 def test_config_yaml_holds_exactly_the_declared_parameters():

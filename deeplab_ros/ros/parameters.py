@@ -127,7 +127,8 @@ def check(values, table):
         if choices and value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got '{value}'")
         if isinstance(table[name].default, list):
-            _check_list(name, value_of(name, value, table))
+            # `[]` in a parameters file arrives as None; anything else must be a list.
+            _check_list(name, () if value is None else value)
 
 
 def declare(node, table, managed=False):
