@@ -35,7 +35,7 @@ from deeplab_ros.engine.point_cloud import CloudBuilder, depth_in_metres, Intrin
 from deeplab_ros.pipeline.cdr import serialize_point_cloud
 from deeplab_ros.pipeline.depth_input import DepthInput
 from deeplab_ros.ros.image_encoding import depth_to_array, image_view
-from deeplab_ros.ros.qos import matching_reliability
+from deeplab_ros.ros.qos import image_qos, matching_reliability
 from deeplab_ros.ros.unserved import NEVER_EXECUTED, subscriber_count, TopicReader
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -50,7 +50,6 @@ class CloudOutput:
 
     def __init__(self, node, qos, prefix, warn):
         self._node = node
-        self._qos = qos
         self._warn = warn
         self.publisher = node.create_lifecycle_publisher(PointCloud2, f'~/{prefix}points', qos,
                                                          callback_group=NEVER_EXECUTED)
@@ -74,11 +73,9 @@ class CloudOutput:
     def subscribe(self, reliability):
         """Subscribe depth with ``reliability``, camera_info best effort (matches all)."""
         self.unsubscribe()
-        depth_qos = QoSProfile(depth=1, reliability=reliability, history=self._qos.history,
-                               durability=self._qos.durability)
         # Read by a thread of their own: re-subscribing while the node spins is then safe.
         self._reader = TopicReader(self._node, [
-            (Image, self.depth_topic, depth_qos, self._on_depth, True),
+            (Image, self.depth_topic, image_qos(reliability), self._on_depth, True),
             (CameraInfo, self.info_topic, QoSProfile(
                 depth=1, reliability=ReliabilityPolicy.BEST_EFFORT), self._on_camera_info, False)],
             self._warn, name='deeplab_depth')
@@ -187,8 +184,8 @@ class CloudOutput:
         publishers = self._node.get_publishers_info_by_topic(self.depth_topic)
         if not publishers:
             return f' (nobody publishes on {self.depth_topic})'
-        if self._reliability == ReliabilityPolicy.RELIABLE and any(
-                p.qos_profile.reliability != ReliabilityPolicy.RELIABLE for p in publishers):
+        if (self._reliability == ReliabilityPolicy.RELIABLE
+                and matching_reliability(publishers) == ReliabilityPolicy.BEST_EFFORT):
             return (': its publisher is best effort and this node subscribes reliable, so no '
                     'depth frame arrives (use qos: auto, or a reliable depth publisher)')
         return ''
